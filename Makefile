@@ -1,0 +1,57 @@
+# Kernel Event Delivery Labs. `make help` lists the targets.
+SHELL := /bin/bash
+include common/build.mk
+.DEFAULT_GOAL := all
+
+LAB_IDS   := $(sort $(foreach d,$(wildcard labs/lab-[0-9][0-9]-*),$(word 2,$(subst -, ,$(notdir $d)))))
+lab_dir    = $(or $(wildcard $(1)/lab-$(2)-*),$(error no $(1)/lab-$(2)-* directory; labs are: $(LAB_IDS)))
+PREREQS   := $(VMLINUX_H) $(LIBCOMMON) $(TRIGGER)
+# Checker run on the student's tree unless LAB_TREE=solutions is given.
+LAB_TREE  ?= labs
+
+.PHONY: help setup doctor all common test grade bench clean
+help:
+	@echo 'make setup        install the packages, mount tracefs and bpffs, print readiness'
+	@echo 'make doctor       print the readiness table only'
+	@echo 'make lab-NN       build labs/lab-NN-*       -> build/labs/lab-NN'
+	@echo 'make solution-NN  build solutions/lab-NN-*  -> build/solutions/lab-NN'
+	@echo 'make check-NN     run checks/lab-NN.bats on your work (LAB_TREE=solutions for the reference)'
+	@echo 'make grade        one row per lab: tests passed on your work'
+	@echo 'make diff-NN      what a student writes in lab NN (diff -ru lab solution)'
+	@echo 'make test         prove every checker: passes on solutions/, fails on labs/'
+	@echo 'make bench        run the labs'"'"' benchmarks (bench-NN for one)'
+	@echo 'make all | clean  build everything | remove build/'
+	@echo 'Labs: $(LAB_IDS)'
+
+setup:
+	@scripts/setup.sh
+doctor:
+	@scripts/setup.sh --doctor
+
+common: $(PREREQS)
+all: $(addprefix lab-,$(LAB_IDS)) $(addprefix solution-,$(LAB_IDS))
+
+# The prerequisites are built here first, so parallel lab builds never race on
+# them. A failed build shows the compiler's message and one line, not make's trail.
+build_lab = $(MAKE) -C $(1) 2>&1 | grep -v '^make\[[0-9]*\]: \*\*\*'; \
+	    test $${PIPESTATUS[0]} = 0 || { echo "$(2) does not build: see the error above ($(1))"; exit 1; }
+lab-%: $(PREREQS)
+	+@$(call build_lab,$(call lab_dir,labs,$*),lab-$*)
+solution-%: $(PREREQS)
+	+@$(call build_lab,$(call lab_dir,solutions,$*),solution-$*)
+
+check-%:
+	@LAB_TREE=$(LAB_TREE) bats checks/lab-$*.bats
+diff-%:
+	@diff -ru $(call lab_dir,labs,$*) $(call lab_dir,solutions,$*); test $$? -le 1
+
+grade:
+	@scripts/grade.sh
+test:
+	@scripts/selftest.sh
+bench: $(addprefix bench-,$(LAB_IDS))
+bench-%: solution-%
+	@if [ -x $(call lab_dir,solutions,$*)/bench.sh ]; then $(call lab_dir,solutions,$*)/bench.sh; else echo "lab $*: no benchmark"; fi
+
+clean:
+	rm -rf build $(VMLINUX_H)

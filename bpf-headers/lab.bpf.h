@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The BPF side every lab shares: which processes to trace.
+ *
+ * With -p PID or -- COMMAND, user space sets lab_filter before load and puts
+ * the process in lab_tracked after load (common/workload.c). With a command,
+ * lab_track_fork adds every child of a tracked process, so the command and
+ * all its descendants are traced; lab_untrack removes a process when its
+ * task is freed. A lab program asks lab_traced() first and returns early
+ * when it says no.
+ *
+ * Include this file once, from the lab's .bpf.c, instead of vmlinux.h.
+ */
+#ifndef LAB_BPF_H
+#define LAB_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "lab_abi.h"
+
+/* Set from user space before load: the verifier then drops the dead branch,
+ * so "trace everything" costs nothing. */
+const volatile bool lab_filter = false;
+
+/* Thread-group ids (user-space "pids") being traced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LAB_MAX_TRACKED);
+	__type(key, u32);
+	__type(value, u8);
+} lab_tracked SEC(".maps");
+
+static __always_inline bool lab_traced_tgid(u32 tgid)
+{
+	return !lab_filter || bpf_map_lookup_elem(&lab_tracked, &tgid);
+}
+
+/* Is the current task part of what we trace? */
+static __always_inline bool lab_traced(void)
+{
+	return lab_traced_tgid(bpf_get_current_pid_tgid() >> 32);
+}
+
+/* A child of a tracked process is tracked too. Threads share the tgid, so
+ * adding them again is harmless. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(lab_track_fork, struct task_struct *parent, struct task_struct *child)
+{
+	u32 parent_tgid = parent->tgid, child_tgid = child->tgid;
+	u8 yes = 1;
+
+	if (bpf_map_lookup_elem(&lab_tracked, &parent_tgid))
+		bpf_map_update_elem(&lab_tracked, &child_tgid, &yes, BPF_ANY);
+	return 0;
+}
+
+/* sched_process_free fires after the task is reaped, so after every
+ * tracepoint of its life (exec, exit) has run and been filtered: removing
+ * the process earlier, at exit, could hide its own exit event. Only the
+ * thread-group leader is freed last, once the whole group is gone. */
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(lab_untrack, struct task_struct *task)
+{
+	u32 tgid = task->tgid;
+
+	if (task->pid == task->tgid)
+		bpf_map_delete_elem(&lab_tracked, &tgid);
+	return 0;
+}
+
+/*
+ * LAB_PERF_FLUSH_PROG(map): a program user space runs on each CPU at the end
+ * (lab_perf_flush_lost) to make the kernel write any pending lost-sample
+ * record of that CPU's perf buffer. SEC("raw_tp") with no name is never
+ * attached; it only runs through BPF_PROG_TEST_RUN.
+ */
+#define LAB_PERF_FLUSH_PROG(map)						\
+SEC("raw_tp")									\
+int lab_perf_flush(void *ctx)							\
+{										\
+	struct lab_flush_marker marker = { .magic = LAB_FLUSH_MAGIC };		\
+										\
+	bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, &marker, sizeof(marker)); \
+	return 0;								\
+}
+
+#endif /* LAB_BPF_H */

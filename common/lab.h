@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What every lab program shares: the command line of DESIGN.md, the
+ * "-- COMMAND" workload runner, the stop conditions, the ready and summary
+ * lines, string escaping, one-line errors, and the system checks.
+ * Nothing in here is part of an exercise.
+ *
+ * A lab's main() follows the same shape every time:
+ *
+ *   lab_parse_args(&lab, &argp, argc, argv);    options; exits 2 on bad usage
+ *   lab_preflight(&lab, LAB_NEED_...);          root, BTF, tracefs, map types
+ *   lab_spawn(&lab);                            fork -- COMMAND, held
+ *   skel = x_bpf__open();
+ *   lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_filter);
+ *   x_bpf__load(skel);  x_bpf__attach(skel);
+ *   lab_go(&lab, skel->obj, "execve");          ready line, release COMMAND
+ *   lab_stall(&lab);                            only with --stall-ms
+ *   while (!lab_should_stop(&lab)) poll...;     then a final drain
+ *   lab_summary("received=%llu ...", ...);
+ *   lab_end(&lab);
+ */
+#ifndef LAB_H
+#define LAB_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <bpf/libbpf.h>
+
+#include "lab_abi.h"
+
+/* How long one poll may block: bounds how late we notice Ctrl-C, the end
+ * of --duration or the end of the command. */
+#define LAB_POLL_MS 100
+
+struct lab_options {
+	pid_t pid;             /* -p: only this process (0: every process) */
+	unsigned int duration; /* -d: seconds, 0 = until stopped */
+	bool quiet;            /* -q: no per-event lines */
+	bool verbose;          /* -v: all of libbpf's output */
+	unsigned int stall_ms; /* --stall-ms: the consumer reads nothing at first */
+	char **command;        /* after "--", NULL-terminated; NULL if none */
+};
+
+struct lab {
+	const char *name;      /* "lab-01": the prefix of every message */
+	struct lab_options opt;
+
+	/* the -- COMMAND workload, see workload.c */
+	pid_t child;
+	int release_fd;        /* the held child waits for a byte on this pipe */
+	int exec_err_fd;       /* carries errno back if the child's exec fails */
+	bool child_done;
+	int child_status;
+
+	long long start_ns;    /* CLOCK_MONOTONIC at the ready line */
+};
+
+/* ---- command line (cli.c) ------------------------------------------- */
+
+/*
+ * Parse argv: the lab's own options (lab_argp, may be NULL) plus the common
+ * ones. Exits 0 after --help and 2 after a usage error. lab_argp->doc is the
+ * one-line description shown by --help.
+ */
+void lab_parse_args(struct lab *lab, const char *name, const struct argp *lab_argp,
+		    int argc, char **argv);
+
+/* From a lab's argp parser: print "lab-NN: <message>" and the usage, exit 2. */
+void lab_usage_error(const struct argp_state *state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* Parse an unsigned decimal in [min, max] or call lab_usage_error. */
+unsigned long long lab_parse_uint(const struct argp_state *state, const char *option,
+				  const char *arg, unsigned long long min,
+				  unsigned long long max);
+
+static inline bool lab_is_power_of_two(unsigned long long x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* ---- messages (output.c) --------------------------------------------- */
+
+/* "lab-NN: <message>" on stderr. */
+void lab_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, ending with ": <strerror(err)>"; err may be negative (libbpf). */
+void lab_error_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A libbpf call failed: show the libbpf/verifier log kept so far, then the reason. */
+void lab_bpf_error(int err, const char *what);
+/* libbpf's log: everything with verbose, else warnings kept for lab_bpf_error. */
+void lab_route_libbpf_log(bool verbose);
+/* Used by exercise stubs: say which task is missing and where it is explained. */
+void lab_todo(const char *task, const char *what);
+
+/* Print s (at most max bytes, stops at NUL) in double quotes with C escapes:
+ * \" \\ \n \t \r, and \ooo (octal) for every other byte outside 0x20..0x7e. */
+void lab_put_quoted(FILE *out, const char *s, size_t max);
+
+/* Flush the event lines, then print "summary: <fmt>" on stderr. */
+void lab_summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- system checks (system.c) ---------------------------------------- */
+
+enum lab_need {
+	LAB_NEED_PERFBUF = 1 << 0, /* BPF_MAP_TYPE_PERF_EVENT_ARRAY (4.3) */
+	LAB_NEED_RINGBUF = 1 << 1, /* BPF_MAP_TYPE_RINGBUF (5.8) */
+	LAB_NEED_BPFFS   = 1 << 2, /* bpffs at /sys/fs/bpf, for pinning */
+	LAB_NEED_LRU     = 1 << 3, /* BPF_MAP_TYPE_LRU_HASH (4.10) */
+};
+
+/* Root, kernel BTF, tracefs, and the kernel features in `needs`. On a
+ * missing piece: one line that says how to fix it, and returns -1. */
+int lab_preflight(const struct lab *lab, unsigned int needs);
+
+/* Fail with a hint naming the task when the map is not of the expected type
+ * (catches an exercise whose map declaration is still missing). */
+int lab_expect_map_type(const struct bpf_map *map, enum bpf_map_type type, const char *task);
+
+/*
+ * A perf buffer reports lost samples lazily: the kernel writes the
+ * PERF_RECORD_LOST record only when the next sample arrives and finds room.
+ * After a final drain, run the lab_perf_flush program (bpf-headers/lab.bpf.h)
+ * once on every CPU: each writes a flush marker, and with it any pending lost
+ * record. Drain again afterwards. Sample callbacks skip the markers with
+ * lab_is_flush_marker().
+ */
+int lab_perf_flush_lost(const struct bpf_program *flush_prog);
+
+static inline bool lab_is_flush_marker(const void *data, unsigned int size)
+{
+	const struct lab_flush_marker *m = data;
+
+	return size >= sizeof(*m) && m->magic == LAB_FLUSH_MAGIC;
+}
+
+/* ---- the workload and the run (workload.c) ---------------------------- */
+
+/* With -- COMMAND: fork it now, held before exec until lab_go(). */
+int lab_spawn(struct lab *lab);
+
+/* Before load: tell the BPF side (bpf-headers/lab.bpf.h) whether to filter by
+ * process, and load the fork/exit trackers only when they are needed. */
+int lab_bpf_prepare(const struct lab *lab, struct bpf_object *obj, volatile bool *lab_filter);
+
+/* After attach: seed the tracked process, print the ready line ("lab-NN:
+ * tracing <what> ... (Ctrl-C to stop)") and release the command. */
+int lab_go(struct lab *lab, struct bpf_object *obj, const char *what);
+
+/* With --stall-ms: read nothing for that long, and with -- COMMAND also not
+ * before the command has exited, so a burst meets a full buffer for sure. */
+void lab_stall(struct lab *lab);
+
+/* True once Ctrl-C/SIGTERM arrived, --duration passed, or the command exited. */
+bool lab_should_stop(struct lab *lab);
+
+/* True if the stop came from a signal (the summary is still printed). */
+bool lab_interrupted(void);
+
+/* Release or reap the command and close its pipes; safe to call twice. */
+void lab_end(struct lab *lab);
+
+/* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
+long long lab_now_ns(void);
+
+#endif /* LAB_H */

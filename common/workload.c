@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The run of a lab program: signals, the -- COMMAND workload, and when to stop.
+ *
+ * -- COMMAND is forked before anything is loaded, and held: the child blocks
+ * reading a pipe. Once the programs are attached and the child's pid is in
+ * lab_tracked, lab_go() writes one byte and the child execs the command, so
+ * not one event of it is missed, its own exec included. A second pipe, closed
+ * on exec, carries errno back if the exec fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "lab.h"
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t forward_pid;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	/* like perf record: the command we started is stopped with us */
+	if (forward_pid > 0)
+		kill(forward_pid, sig);
+}
+
+static void on_child(int sig)
+{
+	(void)sig; /* only here to interrupt poll(): lab_should_stop() reaps */
+}
+
+static void install_handlers(void)
+{
+	/* no SA_RESTART: a signal must interrupt a blocking poll */
+	struct sigaction stop = { .sa_handler = on_stop_signal };
+	struct sigaction child = { .sa_handler = on_child, .sa_flags = SA_NOCLDSTOP };
+
+	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGCHLD, &child, NULL);
+}
+
+long long lab_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+bool lab_interrupted(void)
+{
+	return stop_signal != 0;
+}
+
+static void run_held_child(int release_rd, int exec_err_wr, char **command)
+{
+	char go;
+	int err;
+
+	if (read(release_rd, &go, 1) != 1)
+		_exit(0); /* the tracer gave up before tracing started */
+	execvp(command[0], command);
+	err = errno;
+	if (write(exec_err_wr, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int lab_spawn(struct lab *lab)
+{
+	int release[2], exec_err[2];
+
+	install_handlers();
+	if (!lab->opt.command)
+		return 0;
+
+	if (pipe2(release, O_CLOEXEC) || pipe2(exec_err, O_CLOEXEC)) {
+		lab_error_errno(errno, "cannot create the pipes for the command");
+		return -1;
+	}
+	lab->child = fork();
+	if (lab->child < 0) {
+		lab_error_errno(errno, "cannot fork the command");
+		return -1;
+	}
+	if (lab->child == 0) {
+		close(release[1]);
+		close(exec_err[0]);
+		run_held_child(release[0], exec_err[1], lab->opt.command);
+	}
+	close(release[0]);
+	close(exec_err[1]);
+	lab->release_fd = release[1];
+	lab->exec_err_fd = exec_err[0];
+	forward_pid = lab->child;
+	return 0;
+}
+
+int lab_bpf_prepare(const struct lab *lab, struct bpf_object *obj, volatile bool *lab_filter)
+{
+	struct bpf_program *track_fork = bpf_object__find_program_by_name(obj, "lab_track_fork");
+	struct bpf_program *untrack = bpf_object__find_program_by_name(obj, "lab_untrack");
+	bool filter = lab->opt.pid || lab->opt.command;
+
+	*lab_filter = filter;
+	/* -p follows one process; -- COMMAND follows its descendants too */
+	if (track_fork)
+		bpf_program__set_autoload(track_fork, lab->opt.command != NULL);
+	if (untrack)
+		bpf_program__set_autoload(untrack, filter);
+	return 0;
+}
+
+static int track(struct bpf_object *obj, pid_t pid)
+{
+	struct bpf_map *tracked = bpf_object__find_map_by_name(obj, "lab_tracked");
+	__u32 tgid = pid;
+	__u8 yes = 1;
+
+	if (!tracked) {
+		lab_error("the BPF object has no lab_tracked map: include lab.bpf.h");
+		return -1;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(tracked), &tgid, &yes, BPF_ANY)) {
+		lab_error_errno(errno, "cannot track pid %d", pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Release the held child and wait until its exec has either happened (the
+ * close-on-exec pipe reads EOF) or failed (it carries errno). */
+static int release_command(struct lab *lab)
+{
+	int err = 0;
+	ssize_t n;
+
+	if (write(lab->release_fd, "", 1) != 1) {
+		lab_error_errno(errno, "cannot release the command");
+		return -1;
+	}
+	do
+		n = read(lab->exec_err_fd, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	close(lab->exec_err_fd);
+	lab->exec_err_fd = -1;
+	if (n > 0) {
+		lab_error_errno(err, "cannot run '%s'", lab->opt.command[0]);
+		return -1;
+	}
+	return 0;
+}
+
+int lab_go(struct lab *lab, struct bpf_object *obj, const char *what)
+{
+	pid_t pid = lab->opt.pid ? lab->opt.pid : lab->child;
+
+	if (pid && track(obj, pid))
+		return -1;
+
+	if (lab->opt.command)
+		fprintf(stderr, "%s: tracing %s of pid %d (%s) and its descendants (Ctrl-C to stop)\n",
+			lab->name, what, pid, lab->opt.command[0]);
+	else if (pid)
+		fprintf(stderr, "%s: tracing %s of pid %d (Ctrl-C to stop)\n", lab->name, what, pid);
+	else
+		fprintf(stderr, "%s: tracing %s of every process (Ctrl-C to stop)\n", lab->name, what);
+
+	lab->start_ns = lab_now_ns();
+	return lab->opt.command ? release_command(lab) : 0;
+}
+
+static bool past_duration(const struct lab *lab)
+{
+	return lab->opt.duration &&
+	       lab_now_ns() - lab->start_ns >= lab->opt.duration * 1000000000LL;
+}
+
+static void reap_child(struct lab *lab, int flags)
+{
+	int status;
+
+	if (lab->child <= 0 || lab->child_done)
+		return;
+	if (waitpid(lab->child, &status, flags) == lab->child) {
+		lab->child_done = true;
+		lab->child_status = status;
+		forward_pid = 0;
+	}
+}
+
+bool lab_should_stop(struct lab *lab)
+{
+	if (stop_signal || past_duration(lab))
+		return true;
+	reap_child(lab, WNOHANG);
+	return lab->child_done;
+}
+
+void lab_stall(struct lab *lab)
+{
+	long long until = lab->start_ns + lab->opt.stall_ms * 1000000LL;
+
+	if (!lab->opt.stall_ms)
+		return;
+	for (;;) {
+		long long left = until - lab_now_ns();
+		struct timespec nap = { 0, 10 * 1000000L };
+
+		reap_child(lab, WNOHANG);
+		if (stop_signal || past_duration(lab))
+			return;
+		if (left <= 0 && (!lab->child || lab->child_done))
+			return;
+		if (left > 0 && left < 10 * 1000000LL)
+			nap.tv_nsec = left;
+		nanosleep(&nap, NULL); /* SIGCHLD cuts it short */
+	}
+}
+
+void lab_end(struct lab *lab)
+{
+	if (lab->release_fd >= 0) {
+		close(lab->release_fd); /* a still-held child reads EOF and leaves */
+		lab->release_fd = -1;
+	}
+	if (lab->exec_err_fd >= 0) {
+		close(lab->exec_err_fd);
+		lab->exec_err_fd = -1;
+	}
+	/* the command does not outlive its tracer (after --duration, say) */
+	reap_child(lab, WNOHANG);
+	if (lab->child > 0 && !lab->child_done) {
+		kill(lab->child, SIGTERM);
+		reap_child(lab, WNOHANG);
+	}
+	if (lab->child_done && WIFEXITED(lab->child_status) && WEXITSTATUS(lab->child_status))
+		lab_error("note: the command exited with status %d", WEXITSTATUS(lab->child_status));
+}
