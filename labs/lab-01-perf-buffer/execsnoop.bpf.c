@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Lab 01, kernel side: one record per execve() of a traced process, sent to
+ * user space through a perf buffer. */
+#include "lab.bpf.h"
+#include "execsnoop.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* TODO(01.1): declare `events`, a BPF_MAP_TYPE_PERF_EVENT_ARRAY. It holds one
+ * perf event (one ring) per CPU, indexed by CPU number: key and value are
+ * both 4 bytes (a CPU index and a perf event fd). Leave max_entries out:
+ * libbpf sizes the map to the number of CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY); /* a placeholder so the lab builds */
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(u32));
+	__uint(value_size, sizeof(u32));
+} events SEC(".maps");
+/* END TODO(01.1) */
+
+LAB_PERF_FLUSH_PROG(events)
+
+SEC("tp/syscalls/sys_enter_execve")
+int handle_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct event e = {};
+
+	if (!lab_traced())
+		return 0;
+
+	e.pid = pid_tgid >> 32;
+	e.tid = (u32)pid_tgid;
+	bpf_get_current_comm(&e.comm, sizeof(e.comm));
+	/* args[0] is execve()'s filename, a pointer into the caller's memory */
+	bpf_core_read_user_str(&e.filename, sizeof(e.filename), (const char *)ctx->args[0]);
+
+	/* TODO(01.2): send `e` to user space with bpf_perf_event_output(). Pass
+	 * BPF_F_CURRENT_CPU as the index: the record goes into the ring of the
+	 * CPU this program runs on, so CPUs never contend for one buffer. The
+	 * call copies `e`; when that ring is full it returns -ENOSPC and the
+	 * kernel counts the sample as lost. */
+
+	/* END TODO(01.2) */
+	return 0;
+}

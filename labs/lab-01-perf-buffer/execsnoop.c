@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Lab 01, user side: read execve() records from the per-CPU perf buffer. */
+#include <errno.h>
+
+#include "lab.h"
+#include "execsnoop.h"
+#include "execsnoop.skel.h"
+
+static struct lab lab;
+static unsigned int pages = 64;           /* per-CPU ring size, in pages */
+static unsigned long long received, lost;
+
+static const struct argp_option options[] = {
+	{ "pages", 'P', "N", 0, "pages per CPU in the perf buffer, a power of two (default 64)", 0 },
+	{ 0 },
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	if (key != 'P')
+		return ARGP_ERR_UNKNOWN;
+	/* the kernel maps 2^n data pages per CPU and rejects other sizes */
+	pages = lab_parse_uint(state, "--pages", arg, 1, 1 << 16);
+	if (!lab_is_power_of_two(pages))
+		lab_usage_error(state, "--pages must be a power of two, got %u", pages);
+	return 0;
+}
+
+static const struct argp argp = {
+	.options = options,
+	.parser = parse_arg,
+	.doc = "Lab 01: trace execve() through a perf buffer.",
+};
+
+static void print_event(const struct event *e)
+{
+	printf("execve pid=%d tid=%d comm=", e->pid, e->tid);
+	lab_put_quoted(stdout, e->comm, sizeof(e->comm));
+	fputs(" file=", stdout);
+	lab_put_quoted(stdout, e->filename, sizeof(e->filename));
+	putchar('\n');
+}
+
+/* perf_buffer__poll() and __consume() call this once per sample, on our thread. */
+static void handle_event(void *ctx, int cpu, void *data, __u32 size)
+{
+	(void)ctx;
+	(void)cpu;
+	if (lab_is_flush_marker(data, size))
+		return;
+	received++;
+	if (!lab.opt.quiet)
+		print_event(data);
+}
+
+/* ... and this once per PERF_RECORD_LOST record the kernel wrote. */
+static void handle_lost(void *ctx, int cpu, __u64 count)
+{
+	(void)ctx;
+	(void)cpu;
+	/* TODO(01.3): `count` samples did not fit in this CPU's ring. Add them
+	 * to `lost`, the summary's exact loss counter. */
+	(void)count;
+	/* END TODO(01.3) */
+}
+
+static struct perf_buffer *open_buffer(struct execsnoop_bpf *skel)
+{
+	struct perf_buffer *pb;
+
+	/* TODO(01.4): open the perf buffer with perf_buffer__new(): the fd of
+	 * skel->maps.events, `pages` pages per CPU, handle_event for samples,
+	 * handle_lost for lost records. libbpf opens one perf event per CPU,
+	 * mmaps its ring, stores its fd in the map at that CPU's index, and
+	 * adds it to an epoll set. Say why (lab_error_errno) if it fails. */
+	lab_todo("01.4", "the perf buffer is not opened");
+	(void)skel;
+	(void)handle_event;
+	(void)handle_lost;
+	pb = NULL;
+	/* END TODO(01.4) */
+	return pb;
+}
+
+static int poll_events(struct execsnoop_bpf *skel, struct perf_buffer *pb)
+{
+	int err;
+
+	/* TODO(01.5): until lab_should_stop(&lab), wait for records with
+	 * perf_buffer__poll(pb, LAB_POLL_MS); -EINTR (a signal) is not an error.
+	 * Then the final drain: perf_buffer__consume() reads what is left, and
+	 * since the kernel writes a lost record only when room returns,
+	 * lab_perf_flush_lost(skel->progs.lab_perf_flush) makes it write the
+	 * pending ones; consume once more to read them. */
+	lab_todo("01.5", "nothing polls the perf buffer");
+	(void)skel;
+	(void)pb;
+	err = -ENOSYS;
+	/* END TODO(01.5) */
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct execsnoop_bpf *skel = NULL;
+	struct perf_buffer *pb = NULL;
+	int err = -1;
+
+	lab_parse_args(&lab, "lab-01", &argp, argc, argv);
+	if (lab_preflight(&lab, LAB_NEED_PERFBUF) || lab_spawn(&lab))
+		goto out;
+
+	skel = execsnoop_bpf__open();
+	if (!skel) {
+		lab_bpf_error(errno, "cannot open the BPF object");
+		goto out;
+	}
+	if (lab_expect_map_type(skel->maps.events, BPF_MAP_TYPE_PERF_EVENT_ARRAY, "01.1"))
+		goto out;
+	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_filter);
+	err = execsnoop_bpf__load(skel);
+	if (err) {
+		lab_bpf_error(err, "cannot load the BPF programs");
+		goto out;
+	}
+	err = execsnoop_bpf__attach(skel);
+	if (err) {
+		lab_bpf_error(err, "cannot attach the BPF programs");
+		goto out;
+	}
+
+	pb = open_buffer(skel);
+	err = pb ? lab_go(&lab, skel->obj, "execve") : -1;
+	if (err)
+		goto out;
+	lab_stall(&lab);
+	err = poll_events(skel, pb);
+	lab_summary("received=%llu lost=%llu", received, lost);
+out:
+	perf_buffer__free(pb);
+	execsnoop_bpf__destroy(skel);
+	lab_end(&lab);
+	return err ? 1 : 0;
+}
