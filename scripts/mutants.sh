@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Every task of a lab must matter to its checker. For each exercise region
+# NN.k, build a "mutant": the reference solution with that one region put back
+# to the exercise's stub. The checker must fail on every mutant; a mutant it
+# passes is a task the checker does not check.
+#
+#   scripts/mutants.sh NN    prints one line per mutant: "ok ..." or "FAIL ..."
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+nn=$1
+lab=$(ls -d labs/lab-"$nn"-* | head -n 1)
+sol=${lab/#labs/solutions}
+name=$(basename "$lab")
+
+# splice ID EXERCISE_FILE SOLUTION_FILE: the solution file, with the body of
+# region ID taken from the exercise file (region syntax: see regions.sh).
+splice() {
+	awk -v id="$1" '
+	function opens(line) { return index(line, "TODO(" id ")") && line !~ /END TODO/ }
+	FNR == 1 { file++; state = "" }
+	state == "" && opens($0) { state = ($0 ~ /\*\//) ? "body" : "comment"; if (file == 2) print; next }
+	state == "comment" { if ($0 ~ /\*\//) state = "body"; if (file == 2) print; next }
+	state == "body" && index($0, "END TODO(" id ")") {
+		if (file == 2) { printf "%s", stub; print }
+		state = ""; next }
+	state == "body" { if (file == 1) stub = stub $0 "\n"; next }
+	file == 2 { print }
+	' "$2" "$3"
+}
+
+status=0
+ids=$(grep -ho 'TODO([0-9][0-9]\.[0-9]*)' "$lab"/*.c "$lab"/*.h 2>/dev/null | grep -o '[0-9.]*[0-9]' | sort -u -t. -k2n)
+for id in $ids; do
+	tree=mutant-$id
+	dir=build/mutant-src/$tree/$name
+	rm -rf "$dir" && mkdir -p "$dir"
+	for f in "$sol"/*; do
+		base=$(basename "$f")
+		if grep -q "TODO($id)" "$f" 2>/dev/null; then
+			splice "$id" "$lab/$base" "$f" > "$dir/$base"
+		else
+			cp "$f" "$dir/$base"
+		fi
+	done
+	# the lab Makefile includes ../../common/lab.mk: point it home
+	sed -i "s|^include .*common/lab.mk|include $ROOT/common/lab.mk|" "$dir/Makefile"
+	if ! make -s -C "$dir" > "$dir/build.log" 2>&1; then
+		echo "FAIL lab $nn: the mutant without TODO($id) does not build (see $dir/build.log)"
+		status=1
+		continue
+	fi
+	tap=$(LAB_TREE=$tree timeout -k 10 900 bats --tap "checks/lab-$nn.bats" 2>&1)
+	failing=$(grep -c '^not ok ' <<< "$tap")
+	if [ "$failing" -gt 0 ]; then
+		echo "ok lab $nn: without TODO($id) the checker fails ($(grep '^not ok ' <<< "$tap" | head -n 1 | sed 's/^not ok [0-9]* //')$([ "$failing" -gt 1 ] && echo ", and $((failing - 1)) more"))"
+	else
+		echo "FAIL lab $nn: the checker passes without TODO($id): that task is not checked"
+		status=1
+	fi
+	rm -rf "build/$tree" "build/mutant-src/$tree"
+done
+exit $status

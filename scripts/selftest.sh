@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# make test: prove the checkers themselves.
+#
+#   1. everything builds (labs/ and solutions/);
+#   2. labs/ and solutions/ agree outside the exercise regions (regions.sh);
+#   3. every checker passes on solutions/: each of its tests is counted;
+#      a test that skips there counts as failed, since it proved nothing;
+#   4. every checker fails on the untouched labs/, and finishes in time;
+#      and on every mutant: the solution with one task put back to its stub
+#      (mutants.sh), so each task is one the checker really checks;
+#   5. no BPF program, map, link or pin of the labs is left afterwards.
+# Ends with the line "N passed, N failed"; exits 1 if anything failed.
+#
+#   LABS="01 02" make test    only these labs
+set -u
+cd "$(dirname "$0")/.."
+
+CHECKER_TIMEOUT=${CHECKER_TIMEOUT:-900}
+passed=0
+failed=0
+pass() { printf 'ok    %s\n' "$*"; passed=$((passed + 1)); }
+fail() { printf 'FAIL  %s\n' "$*"; failed=$((failed + 1)); }
+
+labs=${LABS:-$(ls -d labs/lab-[0-9][0-9]-* | sed 's|labs/lab-\([0-9]*\)-.*|\1|')}
+bpf_snapshot() {
+	for kind in prog map link; do
+		bpftool "$kind" show 2>/dev/null | sed -n "s/^\([0-9]*\):.*/$kind \1/p"
+	done | sort
+}
+
+# ---- 1. build -----------------------------------------------------------------
+echo "== build"
+if make -s -j"$(nproc)" all > build.log.tmp 2>&1; then
+	pass "labs/ and solutions/ build"
+else
+	cat build.log.tmp
+	fail "labs/ and solutions/ build"
+fi
+rm -f build.log.tmp
+
+# ---- 2. exercise regions ------------------------------------------------------------
+echo "== exercise regions"
+for nn in $labs; do
+	if out=$(scripts/regions.sh "$nn"); then pass "$out"; else echo "$out"; fail "lab $nn: labs/ and solutions/ differ outside the exercise regions"; fi
+done
+
+before=$(bpf_snapshot)
+
+# ---- 3 and 4. the checkers ----------------------------------------------------------
+# run_checker TREE NN: bats in TAP form; prints the raw TAP to $tap
+run_checker() {
+	tap=$(LAB_TREE=$1 timeout -k 10 "$CHECKER_TIMEOUT" bats --tap "checks/lab-$2.bats" 2>&1)
+	checker_status=$?
+}
+
+for nn in $labs; do
+	echo "== lab $nn: checker on solutions/ (must pass)"
+	run_checker solutions "$nn"
+	if [ "$checker_status" = 124 ]; then
+		fail "lab $nn: the checker did not finish within ${CHECKER_TIMEOUT}s on solutions/"
+	fi
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# skip"*) fail "lab $nn solutions: ${line#ok * } (a skip proves nothing)" ;;
+		"ok "*)          pass "lab $nn solutions: $(sed 's/^ok [0-9]* //' <<< "$line")" ;;
+		"not ok "*)      fail "lab $nn solutions: $(sed 's/^not ok [0-9]* //' <<< "$line")"; show=1; continue ;;
+		"#"*)            [ "${show:-0}" = 1 ] && printf '      %s\n' "$line"; continue ;;
+		esac
+		show=0
+	done <<< "$tap"
+
+	echo "== lab $nn: checker on the untouched labs/ (must fail)"
+	run_checker labs "$nn"
+	total=$(grep -c '^\(not \)\?ok ' <<< "$tap")
+	failing=$(grep -c '^not ok ' <<< "$tap")
+	if [ "$checker_status" = 124 ]; then
+		fail "lab $nn labs: the checker did not finish within ${CHECKER_TIMEOUT}s"
+	elif [ "$failing" -gt 0 ]; then
+		pass "lab $nn labs: the checker fails on the untouched exercise ($failing of $total tests fail)"
+	else
+		fail "lab $nn labs: the checker passes on the untouched exercise: it proves nothing"
+	fi
+
+	echo "== lab $nn: checker on each mutant, one task undone (must fail)"
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) pass "${line#ok }" ;;
+		*)      fail "${line#FAIL }" ;;
+		esac
+	done < <(scripts/mutants.sh "$nn")
+done
+
+# ---- 5. leaks ---------------------------------------------------------------------
+echo "== nothing left behind"
+for _ in $(seq 100); do
+	left=$(comm -13 <(echo "$before") <(bpf_snapshot))
+	[ -z "$left" ] && break
+	sleep 0.1 # programs and maps are freed after an RCU grace period
+done
+if [ -z "$left" ]; then pass "no BPF program, map or link left by the checkers"
+else fail "BPF objects left after the checkers: $(echo $left)"; fi
+pins=$(find /sys/fs/bpf -mindepth 1 -maxdepth 1 -name 'lab-*' 2>/dev/null)
+if [ -z "$pins" ]; then pass "no pins left under /sys/fs/bpf"
+else fail "pins left: $pins"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
