@@ -8,6 +8,8 @@
 #   scripts/regions.sh NN     check lab NN; prints one line per problem
 #   scripts/regions.sh --strip FILE   print FILE with each body collapsed
 #
+# Regions live in C sources (.c, .h); every other file (README.md, Makefile)
+# must be identical in both trees.
 # Checks: same files in both trees; identical text once bodies are collapsed;
 # the same regions in the same order, each well formed, numbered NN.k; every
 # body differs from the reference (else there is nothing to write); every
@@ -69,6 +71,12 @@ tasks=""
 for f in $files; do
 	[ -f "$lab/$f" ] || { problem "${f#./} is in solutions/ only"; continue; }
 	[ -f "$sol/$f" ] || { problem "${f#./} is in labs/ only"; continue; }
+	case $f in
+	*.c|*.h) ;;
+	*)	# no regions outside C sources: the file must be the same in both trees
+		cmp -s "$lab/$f" "$sol/$f" || { problem "${f#./} differs between labs/ and solutions/:"; diff -u "$lab/$f" "$sol/$f" | sed -n '3,20p'; }
+		continue ;;
+	esac
 	if ! diff -u <(strip_bodies "$lab/$f") <(strip_bodies "$sol/$f") > /tmp/regions.$$; then
 		problem "${f#./} differs outside its exercise regions:"
 		sed -n '3,40p' /tmp/regions.$$

@@ -81,29 +81,39 @@ static struct perf_buffer *open_buffer(struct execsnoop_bpf *skel)
 	return pb;
 }
 
-static int poll_events(struct execsnoop_bpf *skel, struct perf_buffer *pb)
+static int poll_events(struct perf_buffer *pb)
 {
-	int err;
-
-	/* TODO(01.5): until lab_should_stop(&lab), wait for records with
-	 * perf_buffer__poll(pb, LAB_POLL_MS); -EINTR (a signal) is not an error.
-	 * Then the final drain: perf_buffer__consume() reads what is left, and
-	 * since the kernel writes a lost record only when room returns,
-	 * lab_perf_flush_lost(skel->progs.lab_perf_flush) makes it write the
-	 * pending ones; consume once more to read them. */
+	/* TODO(01.5): until lab_should_stop(&lab) says stop, wait for records
+	 * with perf_buffer__poll(pb, LAB_POLL_MS). It returns how many records
+	 * it handled, or a negative error; -EINTR only means a signal arrived
+	 * (Ctrl-C, or the command's end) and is not an error. */
 	while (!lab_should_stop(&lab)) {
-		err = perf_buffer__poll(pb, LAB_POLL_MS);
+		int err = perf_buffer__poll(pb, LAB_POLL_MS);
+
 		if (err < 0 && err != -EINTR) {
 			lab_error_errno(err, "cannot poll the perf buffer");
 			return err;
 		}
 	}
+	/* END TODO(01.5) */
+	return 0;
+}
+
+static int drain_events(struct execsnoop_bpf *skel, struct perf_buffer *pb)
+{
+	int err;
+
+	/* TODO(01.6): the final drain. perf_buffer__consume(pb) reads what is
+	 * still in the rings. The kernel writes a lost record only when room
+	 * returns, so lab_perf_flush_lost(skel->progs.lab_perf_flush) then makes
+	 * it write the ones it still owes, and a second perf_buffer__consume()
+	 * reads them. */
 	err = perf_buffer__consume(pb);
 	if (!err)
 		err = lab_perf_flush_lost(skel->progs.lab_perf_flush);
 	if (!err)
 		err = perf_buffer__consume(pb);
-	/* END TODO(01.5) */
+	/* END TODO(01.6) */
 	return err;
 }
 
@@ -141,7 +151,11 @@ int main(int argc, char **argv)
 	if (err)
 		goto out;
 	lab_stall(&lab);
-	err = poll_events(skel, pb);
+	err = poll_events(pb);
+	/* no new records from here on, so the drain leaves the counts final */
+	execsnoop_bpf__detach(skel);
+	if (!err)
+		err = drain_events(skel, pb);
 	lab_summary("received=%llu lost=%llu", received, lost);
 out:
 	perf_buffer__free(pb);
