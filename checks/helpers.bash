@@ -24,6 +24,7 @@ LAB_TIMEOUT=${LAB_TIMEOUT:-60}
 
 lab_setup_file() {
 	local target
+	take_checker_lock
 	mount_filesystems
 	case $LAB_TREE in
 	labs)      target=lab-$LAB ;;
@@ -70,6 +71,16 @@ lab_builds() {
 		sed -n '1,30p' "$BATS_FILE_TMPDIR/build.log"
 		flunk "lab-$LAB builds" "a build error" "run make lab-$LAB and fix the file and line it names"
 	fi
+}
+
+# One checker at a time on a machine: each test checks that it left no BPF
+# object behind, which another checker running at the same moment would upset.
+# make test holds the lock itself and sets KEDL_LOCKED.
+take_checker_lock() {
+	[ -z "${KEDL_LOCKED:-}" ] || return 0
+	exec {LAB_LOCK_FD}> "${TMPDIR:-/tmp}/kedl-checkers.lock"
+	flock -w 3600 "$LAB_LOCK_FD"
+	export KEDL_LOCKED=1
 }
 
 mount_filesystems() {

@@ -22,6 +22,11 @@ pass() { printf 'ok    %s\n' "$*"; passed=$((passed + 1)); }
 fail() { printf 'FAIL  %s\n' "$*"; failed=$((failed + 1)); }
 
 labs=${LABS:-$(ls -d labs/lab-[0-9][0-9]-* | sed 's|labs/lab-\([0-9]*\)-.*|\1|')}
+
+# one checker run at a time on a machine (see take_checker_lock in checks/helpers.bash)
+exec {lock_fd}> "${TMPDIR:-/tmp}/kedl-checkers.lock"
+flock -w 3600 "$lock_fd"
+export KEDL_LOCKED=1
 bpf_snapshot() {
 	for kind in prog map link; do
 		bpftool "$kind" show 2>/dev/null | sed -n "s/^\([0-9]*\):.*/$kind \1/p"
@@ -30,13 +35,13 @@ bpf_snapshot() {
 
 # ---- 1. build -----------------------------------------------------------------
 echo "== build"
-if make -s -j"$(nproc)" all > build.log.tmp 2>&1; then
-	pass "labs/ and solutions/ build"
+targets=$(for nn in $labs; do echo "lab-$nn solution-$nn"; done)
+if out=$(make -s -j"$(nproc)" $targets 2>&1); then
+	pass "labs/ and solutions/ build ($(echo $labs))"
 else
-	cat build.log.tmp
-	fail "labs/ and solutions/ build"
+	echo "$out"
+	fail "labs/ and solutions/ build ($(echo $labs))"
 fi
-rm -f build.log.tmp
 
 # ---- 2. exercise regions ------------------------------------------------------------
 echo "== exercise regions"
