@@ -42,13 +42,13 @@ strip_bodies() {
 	' "$1"
 }
 
-bodies() { # print "id<TAB>body digest" per region
+bodies() { # one line per region: "id<US>body", the body's newlines as \n
 	awk '
 	state == "" && match($0, /TODO\([0-9][0-9]\.[0-9]+\)/) && $0 !~ /END TODO/ {
 		id = substr($0, RSTART + 5, RLENGTH - 6); body = ""
 		state = ($0 ~ /\*\//) ? "body" : "comment"; next }
 	state == "comment" { if ($0 ~ /\*\//) state = "body"; next }
-	state == "body" && index($0, "END TODO(" id ")") { print id "\t" body; state = ""; next }
+	state == "body" && index($0, "END TODO(" id ")") { print id "\037" body; state = ""; next }
 	state == "body" { body = body $0 "\\n" }
 	' "$1"
 }
@@ -81,10 +81,12 @@ for f in $files; do
 		problem "${f#./} differs outside its exercise regions:"
 		sed -n '3,40p' /tmp/regions.$$
 	fi
-	while IFS=$'\t' read -r id body; do
+	while IFS= read -r region; do
+		id=${region%%$'\037'*}
+		body=${region#*$'\037'}
 		[ "${id%%.*}" = "$nn" ] || problem "${f#./}: TODO($id) is numbered for another lab"
 		tasks="$tasks $id"
-		sol_body=$(bodies "$sol/$f" | awk -F'\t' -v id="$id" '$1 == id { print $2 }')
+		sol_body=$(bodies "$sol/$f" | awk -F'\037' -v id="$id" '$1 == id { print substr($0, length(id) + 2) }')
 		[ "$body" != "$sol_body" ] || problem "${f#./}: the exercise body of TODO($id) already equals the solution"
 	done < <(bodies "$lab/$f")
 done
