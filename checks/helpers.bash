@@ -136,6 +136,21 @@ stop_lab() {
 	LAB_PID=
 }
 
+# wait_for_lines N ERE [SECONDS]: while the lab runs, block until its stdout
+# holds N lines matching ERE, or SECONDS (LAB_TIMEOUT) pass; print how many. tail -f
+# follows the file with inotify, so this wakes on each write: no sleeping.
+wait_for_lines() {
+	local want=$1 pattern=$2 seen=0 line fd follower
+	exec {fd}< <(exec timeout "${3:-$LAB_TIMEOUT}" tail -n +1 -f "$LAB_OUT" 2>/dev/null)
+	follower=$!
+	while [ "$seen" -lt "$want" ] && IFS= read -r -u "$fd" line; do
+		[[ $line =~ $pattern ]] && seen=$((seen + 1))
+	done
+	kill "$follower" 2>/dev/null
+	exec {fd}<&-
+	echo "$seen"
+}
+
 # The pid of the lab process itself (timeout is its parent).
 lab_process() {
 	pgrep -P "$LAB_PID" -x "lab-$LAB" | head -n 1
