@@ -1,0 +1,297 @@
+#!/usr/bin/env bats
+# Lab 05 (queue offloading): checks the reader -> bounded queue -> workers
+# pipeline by its exact counts and by the sequence numbers it processes.
+LAB=05
+# Every run here ends within seconds; a shorter limit keeps a hung run cheap.
+LAB_TIMEOUT=${LAB_TIMEOUT:-20}
+load helpers
+
+setup_file() { lab_setup_file; }
+setup() { lab_setup; }
+teardown() {
+	[ -z "${SLEEPER:-}" ] || kill "$SLEEPER" 2>/dev/null || true
+	# the ThreadSanitizer build of a mutant (scripts/mutants.sh) goes with it
+	case $LAB_TREE in labs|solutions) ;; *) [ -n "${TSAN:-}" ] || rm -rf "$ROOT/build/tsan/$LAB_TREE" ;; esac
+	lab_teardown
+}
+
+# bytes a struct record takes in the BPF ring: 16 bytes + the 8-byte header
+RECORD_BYTES=24
+
+HINT_BPF="TODO(05.2): count every call in produced, every failed reserve in kernel_drops"
+HINT_QUEUE="TODO(05.3) queue_push and TODO(05.4) queue_pop"
+HINT_END="TODO(05.7): drain the ring, close the queue, join the workers"
+
+# expect_accounts: the summary has exactly the lab's keys, and they add up:
+# produced = received + kernel_drops and received = processed + queue_drops,
+# so produced = processed + queue_drops + kernel_drops.
+expect_accounts() {
+	local keys
+	expect_summary
+	keys=$(sed -n 's/^summary: //p' "$LAB_ERR" | tail -n 1 | grep -o '[a-z_]*=' | tr -d = | tr '\n' ' ')
+	expect_eq "the summary's keys" "produced received kernel_drops queue_drops processed max_queue_depth " \
+		"$keys" "the summary line is fixed by the lab's README"
+	produced=$(summary_value produced)
+	received=$(summary_value received)
+	kernel_drops=$(summary_value kernel_drops)
+	queue_drops=$(summary_value queue_drops)
+	processed=$(summary_value processed)
+	max_queue_depth=$(summary_value max_queue_depth)
+	expect_eq "received + kernel_drops (= produced)" "$produced" "$((received + kernel_drops))" \
+		"$HINT_BPF; $HINT_END"
+	expect_eq "processed + queue_drops (= received)" "$received" "$((processed + queue_drops))" \
+		"TODO(05.6) counts what is received and what offer() drops; $HINT_END"
+}
+
+# seqs_processed: the sequence numbers of the record lines, sorted
+seqs_processed() {
+	sed -n 's/^record seq=\([0-9]*\) .*/\1/p' "$LAB_OUT" | sort -n
+}
+
+# expect_each_seq_once N: the record lines hold each of 0..N-1 exactly once
+expect_each_seq_once() {
+	local n=$1 seqs=$BATS_TEST_TMPDIR/seqs dups missing
+	seqs_processed > "$seqs"
+	dups=$(uniq -d "$seqs" | head -n 3 | tr '\n' ' ')
+	[ -z "$dups" ] || flunk "each record processed once" "sequence numbers seen twice: $dups..." \
+		"a slot taken by two workers: $HINT_QUEUE must change head and count under the lock"
+	missing=$(comm -23 <(seq 0 $((n - 1)) | sort) <(sort "$seqs") | sort -n | head -n 3 | tr '\n' ' ')
+	[ -z "$missing" ] || flunk "every sequence number 0..$((n - 1))" "missing: $missing..." "$HINT_QUEUE"
+	expect_eq "record lines" "$n" "$(wc -l < "$seqs")" "one line per processed record"
+}
+
+# The record lines, in the format of the README.
+expect_record_lines_well_formed() {
+	local bad
+	bad=$(grep -vE '^record seq=[0-9]+ pid=[0-9]+ tid=[0-9]+ worker=[0-9]+$' "$LAB_OUT" | head -n 1)
+	[ -z "$bad" ] || flunk "lines 'record seq=N pid=P tid=T worker=W'" "$bad" "process_record() prints them"
+}
+
+@test "lab-05 builds" {
+	lab_builds
+}
+
+@test "--inline: a workload of exactly N getpgid calls gives N records, processed by the reader in the order produced" {
+	run_lab --inline -- "$TRIGGER" getpgid 3000
+	expect_eq "exit status" 0 "$status" "see the lab's message below"
+	expect_eq "trigger's produced" 3000 "$(trigger_value produced)" "the trigger itself failed"
+	expect_accounts
+	expect_eq "summary produced" 3000 "$produced" "$HINT_BPF"
+	expect_eq "summary kernel_drops (a 256 KiB ring holds 10922 records)" 0 "$kernel_drops" "$HINT_BPF"
+	expect_eq "summary processed" 3000 "$processed" "TODO(05.6): with --inline, process_record() in the callback"
+	expect_eq "summary queue_drops" 0 "$queue_drops" "--inline has no queue"
+	expect_eq "summary max_queue_depth" 0 "$max_queue_depth" "--inline has no queue"
+	expect_record_lines_well_formed
+	# one thread made the calls one after another: the ring holds them in order
+	expect_eq "sequence numbers, in the order printed" "$(seq 0 2999 | tr '\n' ' ')" \
+		"$(sed -n 's/^record seq=\([0-9]*\) .*/\1/p' "$LAB_OUT" | tr '\n' ' ')" \
+		"TODO(05.2): seq = __sync_fetch_and_add(&produced, 1) before the reserve"
+	expect_eq "lines not from the reader (worker=0)" 0 "$(count_lines ' worker=[1-9]')" "--inline processes in the callback"
+	expect_eq "lines with the trigger's pid" 3000 "$(count_lines " pid=$(ready_pid) ")" \
+		"pid is the upper half of bpf_get_current_pid_tgid()"
+}
+
+@test "offload, --on-full drop: produced == processed + queue_drops + kernel_drops for a workload of exactly N" {
+	run_lab -q --workers 2 --queue-size 32 --work-us 10 -- "$TRIGGER" getpgid 20000
+	expect_eq "exit status" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_eq "summary produced" 20000 "$produced" "$HINT_BPF"
+	[ "$processed" -gt 0 ] || flunk "processed > 0" "processed=$processed" "$HINT_QUEUE; TODO(05.5) offer()"
+	[ "$max_queue_depth" -le 32 ] || flunk "max_queue_depth <= 32" "$max_queue_depth" "the queue is bounded: TODO(05.3)"
+	expect_eq "record lines printed with -q" 0 "$(count_lines .)" "-q prints the summary only"
+}
+
+@test "offload, --on-full block: the same identity, and never a queue drop" {
+	run_lab -q --on-full block --workers 2 --queue-size 32 --work-us 10 --ring-size 16384 \
+		-- "$TRIGGER" getpgid 20000
+	expect_eq "exit status" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_eq "summary produced" 20000 "$produced" "$HINT_BPF"
+	expect_eq "summary queue_drops" 0 "$queue_drops" \
+		"TODO(05.5): --on-full block waits for room and never drops"
+	[ "$max_queue_depth" -le 32 ] || flunk "max_queue_depth <= 32" "$max_queue_depth" "the queue is bounded: TODO(05.3)"
+}
+
+@test "--stall-ms: a reader that reads nothing before the command has exited gets every record through the final drain" {
+	# the poll loop ends at once: what the ring holds comes only from finish()
+	run_lab -q --stall-ms 1 --ring-size 1048576 --queue-size 8192 -- "$TRIGGER" getpgid 5000
+	expect_eq "exit status" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_eq "summary produced" 5000 "$produced" "$HINT_BPF"
+	expect_eq "summary received" 5000 "$received" "$HINT_END: ring_buffer__consume() first"
+	expect_eq "summary processed" 5000 "$processed" "$HINT_END: close the queue after the drain, not before"
+	# a 4096-byte ring holds at most 4096 / 24 records: the kernel counts the rest
+	run_lab -q --stall-ms 1 --ring-size 4096 -- "$TRIGGER" getpgid 5000
+	expect_eq "exit status (4096-byte ring)" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_eq "summary produced (4096-byte ring)" 5000 "$produced" "$HINT_BPF"
+	[ "$received" -gt 0 ] && [ "$received" -le $((4096 / RECORD_BYTES)) ] ||
+		flunk "0 < received <= $((4096 / RECORD_BYTES))" "received=$received" "$HINT_END"
+	expect_eq "summary processed (4096-byte ring)" "$received" "$processed" "the queue holds them all"
+}
+
+@test "--hold-workers, drop: a burst of N into a queue of Q: the first Q processed, N - Q queue drops, no kernel drop" {
+	# the workers take nothing before the command has exited and the ring is
+	# drained, and a 1 MiB ring holds the whole burst: the loss is all in the queue
+	run_lab --hold-workers --workers 3 --queue-size 100 --ring-size 1048576 -- "$TRIGGER" getpgid 5000
+	expect_eq "exit status" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_eq "summary produced" 5000 "$produced" "$HINT_BPF"
+	expect_eq "summary kernel_drops" 0 "$kernel_drops" "a 1 MiB ring holds 5000 records: $HINT_BPF"
+	expect_eq "summary received" 5000 "$received" "TODO(05.6) counts every record; $HINT_END"
+	expect_eq "summary processed (what the queue held)" 100 "$processed" "$HINT_QUEUE"
+	expect_eq "summary queue_drops" 4900 "$queue_drops" "TODO(05.5): --on-full drop counts what does not fit"
+	expect_eq "summary max_queue_depth" 100 "$max_queue_depth" "TODO(05.3) keeps max_count"
+	expect_record_lines_well_formed
+	expect_each_seq_once 100
+}
+
+@test "--hold-workers, block: the reader waits for room, the workers drain the queue once the command is over, nothing is dropped" {
+	run_lab -q --hold-workers --on-full block --workers 2 --queue-size 100 --ring-size 1048576 \
+		-- "$TRIGGER" getpgid 5000
+	expect_eq "exit status" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_eq "summary produced" 5000 "$produced" "$HINT_BPF"
+	expect_eq "summary kernel_drops" 0 "$kernel_drops" "a 1 MiB ring holds 5000 records"
+	expect_eq "summary queue_drops" 0 "$queue_drops" "TODO(05.5): --on-full block never drops"
+	expect_eq "summary processed" 5000 "$processed" \
+		"TODO(05.5): once lab_should_stop(), queue_release() lets the held workers make room"
+	expect_eq "summary max_queue_depth" 100 "$max_queue_depth" "the queue was full while the workers were held"
+}
+
+@test "--on-full block with held workers and a small ring: the loss moves into the kernel, queue_drops stays 0" {
+	# the reader fills the queue (16), then waits; the ring (4096 bytes) fills
+	# behind it, and the kernel drops the rest of the burst
+	run_lab -q --hold-workers --on-full block --queue-size 16 --ring-size 4096 -- "$TRIGGER" getpgid 5000
+	expect_eq "exit status" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_eq "summary produced" 5000 "$produced" "$HINT_BPF"
+	expect_eq "summary queue_drops" 0 "$queue_drops" "TODO(05.5): --on-full block never drops"
+	at_least=$((5000 - 16 - 4096 / RECORD_BYTES - 1))
+	[ "$kernel_drops" -ge "$at_least" ] ||
+		flunk "kernel_drops >= $at_least (the queue and the ring hold at most $((5000 - at_least)))" \
+			"kernel_drops=$kernel_drops" "$HINT_BPF; the reader must wait while the queue is full (TODO(05.5))"
+	expect_eq "summary max_queue_depth" 16 "$max_queue_depth" "the queue was full while the workers were held"
+}
+
+@test "several workers: every record is processed exactly once (sequence numbers), with drop and with block" {
+	# two CPUs make calls at once; nothing can be dropped: the ring holds them
+	# all, and so does the queue (drop) or the reader waits (block)
+	for mode in "drop --queue-size 65536" "block --queue-size 8"; do
+		run_lab --workers 4 --ring-size 1048576 --on-full $mode -- "$TRIGGER" -t 2 getpgid 20000
+		expect_eq "exit status (--on-full $mode)" 0 "$status" "see the lab's message below"
+		expect_accounts
+		expect_eq "summary produced (--on-full $mode)" 20000 "$produced" "$HINT_BPF"
+		expect_eq "summary processed (--on-full $mode)" 20000 "$processed" "$HINT_QUEUE"
+		expect_record_lines_well_formed
+		expect_each_seq_once 20000
+		expect_eq "lines from a worker outside 1..4" 0 "$(count_lines ' worker=([05-9]|[1-9][0-9]+)$')" \
+			"workers are numbered 1..W"
+	done
+}
+
+@test "while it runs: the program is attached to sys_enter_getpgid and reserves and submits into a ring buffer" {
+	/bin/sleep 600 3>&- &
+	SLEEPER=$!
+	start_lab -q -p "$SLEEPER"
+	pid=$(lab_process)
+	attached=$(attached_tracepoints "$pid")
+	prog=$(awk '$2 == "sys_enter_getpgid" { print $1 }' <<< "$attached")
+	[ -n "$prog" ] || flunk "a program attached to tracepoint sys_enter_getpgid" "${attached:-none}" \
+		"the skeleton's attach() does it, from SEC(\"tp/syscalls/sys_enter_getpgid\")"
+	maps=$(map_types_of_prog "$prog")
+	grep -q '^ringbuf records$' <<< "$maps" ||
+		flunk "the program uses map 'records' of type ringbuf" "$(echo $maps)" "TODO(05.1) and TODO(05.2)"
+	calls=$(helper_calls "$prog" | tr '\n' ' ')
+	[[ $calls == *bpf_ringbuf_reserve* && $calls == *bpf_ringbuf_submit* ]] ||
+		flunk "the program calls bpf_ringbuf_reserve and bpf_ringbuf_submit" "$calls" "TODO(05.2)"
+	stop_lab TERM
+	expect_eq "exit status after SIGTERM" 0 "$status" "see the lab's message below"
+	expect_accounts
+	expect_no_bpf_left "$BATS_TEST_TMPDIR/bpf.before"
+}
+
+# sigint_while_full: the command makes a burst, tells the test through a FIFO,
+# and waits. The workers are held while it runs, so the reader fills the
+# 8-record queue, then waits for room (--on-full block): SIGINT comes then.
+sigint_while_full() {
+	local fifo=$BATS_TEST_TMPDIR/burst-done line fd
+	mkfifo "$fifo"
+	exec {fd}<> "$fifo" # read-write: the open does not wait for the writer
+	start_lab -q --on-full block --hold-workers --workers 2 --queue-size 8 --work-us 200000 \
+		--ring-size 4096 -- /bin/sh -c '"$0" getpgid 1000 2>/dev/null; echo done > "$1"; exec /bin/sleep 600' \
+		"$TRIGGER" "$fifo"
+	read -r -t "$LAB_TIMEOUT" -u "$fd" line ||
+		flunk "the burst to end" "no word from the command" "see the lab's message below"
+	exec {fd}<&-
+	stop_lab INT
+	# processing what the ring and the queue hold would take
+	# (170 + 8) x 200 ms: the run must end well before that
+	expect_eq "exit status after SIGINT" 0 "$status" \
+		"the reader waiting for room must notice lab_interrupted() (TODO(05.5)), and the workers must be woken (TODO(05.7))"
+	expect_accounts
+	expect_eq "summary max_queue_depth" 8 "$max_queue_depth" "the queue was full"
+	[ "$produced" -ge 1000 ] || flunk "produced >= 1000" "$produced" "$HINT_BPF"
+	[ "$queue_drops" -ge 8 ] || flunk "queue_drops >= 8: the full queue counted when abandoned" \
+		"queue_drops=$queue_drops" "TODO(05.5)/TODO(05.7): after Ctrl-C, abandon_queue() counts what is queued"
+	expect_no_bpf_left "$BATS_TEST_TMPDIR/bpf.before"
+}
+
+@test "SIGINT while the queue is full and the reader waits: exit 0 promptly, every record accounted for, nothing left loaded" {
+	sigint_while_full
+}
+
+# tsan_binary: the ThreadSanitizer build of the tree under test, on stdout.
+# With TSAN=1 the whole checker already runs it; else it is built here, the
+# way `make TSAN=1 solution-05` does (build/tsan/<tree>/lab-05).
+tsan_binary() {
+	local src
+	if [ -n "${TSAN:-}" ]; then
+		echo "$LAB_BIN"
+		return 0
+	fi
+	case $LAB_TREE in
+	labs|solutions) src=$(ls -d "$ROOT/$LAB_TREE"/lab-05-* 2>/dev/null | head -n 1) ;;
+	*)              src=$(ls -d "$ROOT/build/mutant-src/$LAB_TREE"/lab-05-* 2>/dev/null | head -n 1) ;;
+	esac
+	[ -n "$src" ] || { echo "no source tree for $LAB_TREE" >&2; return 1; }
+	make -C "$ROOT" TSAN=1 common > "$BATS_TEST_TMPDIR/tsan-build.log" 2>&1 &&
+		make -C "$src" TSAN=1 >> "$BATS_TEST_TMPDIR/tsan-build.log" 2>&1 ||
+		{ tail -n 20 "$BATS_TEST_TMPDIR/tsan-build.log" >&2; return 1; }
+	echo "$ROOT/build/tsan/$LAB_TREE/lab-05"
+}
+
+expect_no_race() {
+	local report
+	report=$(grep -m 1 -A 12 'ThreadSanitizer' "$LAB_ERR" || true)
+	[ -z "$report" ] || flunk "no ThreadSanitizer report ($1)" "$report" \
+		"every access to the queue's fields happens with q->lock held ($HINT_QUEUE)"
+}
+
+@test "under ThreadSanitizer (make TSAN=1 solution-05): several workers, drop, block, held workers and SIGINT, no data race" {
+	LAB_BIN=$(tsan_binary) || flunk "the ThreadSanitizer build" "a build error (above)" "make TSAN=1 solution-05"
+	for args in "--workers 4 --queue-size 16 --work-us 2" \
+		"--workers 3 --on-full block --queue-size 4" \
+		"--workers 3 --on-full block --hold-workers --queue-size 64"; do
+		run_lab -q --ring-size 1048576 $args -- "$TRIGGER" -t 2 getpgid 20000
+		expect_no_race "$args"
+		expect_eq "exit status ($args)" 0 "$status" "66 is ThreadSanitizer's exit status after a report"
+		expect_accounts
+		expect_eq "summary produced ($args)" 20000 "$produced" "$HINT_BPF"
+	done
+	expect_eq "summary queue_drops (--on-full block)" 0 "$queue_drops" "TODO(05.5)"
+	sigint_while_full
+	expect_no_race "SIGINT while the queue is full"
+}
+
+@test "a bad option or value: exit 2 with the usage" {
+	run_lab --ring-size 12288
+	grep -q 'power of two' "$LAB_ERR" ||
+		flunk "--ring-size 12288 explained ('power of two')" "$(cat "$LAB_ERR")" "validate --ring-size in parse_arg"
+	for args in "--ring-size 12288" "--ring-size 1024" "--queue-size 0" "--workers 0" "--workers 65" \
+		"--on-full wait" "--work-us many" "--inline --workers 2" "--inline --hold-workers" "--bogus"; do
+		run_lab $args
+		expect_eq "exit status of lab-05 $args" 2 "$status" "bad usage exits 2"
+		grep -qE 'Usage:|--help' "$LAB_ERR" || flunk "the usage on stderr for $args" "$(cat "$LAB_ERR")" "lab_usage_error()"
+	done
+}
