@@ -35,11 +35,18 @@ static void on_child(int sig)
 	(void)sig; /* only here to interrupt poll(): lab_should_stop() reaps */
 }
 
+/*
+ * SA_RESTART, so that a signal never cuts short a write() of event lines to a
+ * full pipe (stdio would drop what it had buffered). It does not restart
+ * epoll_wait(), poll() or nanosleep(): those return EINTR whatever the flag
+ * (signal(7)), which is what ends a blocking poll at Ctrl-C or the command's
+ * exit. A signal that lands just before a poll blocks is noticed when that
+ * poll times out: LAB_POLL_MS bounds the delay.
+ */
 static void install_handlers(void)
 {
-	/* no SA_RESTART: a signal must interrupt a blocking poll */
-	struct sigaction stop = { .sa_handler = on_stop_signal };
-	struct sigaction child = { .sa_handler = on_child, .sa_flags = SA_NOCLDSTOP };
+	struct sigaction stop = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
+	struct sigaction child = { .sa_handler = on_child, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
 
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
