@@ -2,12 +2,12 @@
 /*
  * The BPF side every lab shares: which processes to trace.
  *
- * With -p PID or -- COMMAND, user space sets lab_filter before load and puts
- * the process in lab_tracked after load (common/workload.c). With a command,
- * lab_track_fork adds every child of a tracked process, so the command and
- * all its descendants are traced; lab_untrack removes a process when its
- * task is freed. A lab program asks lab_traced() first and returns early
- * when it says no.
+ * With -p PID or -- COMMAND, user space sets lab_target to that process
+ * before load and puts it in lab_tracked after load (common/workload.c).
+ * With a command, lab_track_fork adds every child of a tracked process, so
+ * the command and all its descendants are traced; lab_untrack removes a
+ * process when its task is freed. A lab program asks lab_traced() first and
+ * returns early when it says no.
  *
  * Include this file once, from the lab's .bpf.c, instead of vmlinux.h.
  */
@@ -21,9 +21,13 @@
 
 #include "lab_abi.h"
 
-/* Set from user space before load: the verifier then drops the dead branch,
- * so "trace everything" costs nothing. */
-const volatile bool lab_filter = false;
+/* Set from user space before load: 0 traces every process; otherwise the
+ * process of -p, or the -- COMMAND (forked before load, so its pid is known).
+ * As a constant, it costs the verifier's dead-branch removal for "trace
+ * everything", and one comparison for the target itself: a load generator
+ * makes its calls from that very process, and a comparison is far cheaper
+ * than a hash lookup. Its descendants are looked up in lab_tracked. */
+const volatile __u32 lab_target = 0;
 
 /* Thread-group ids (user-space "pids") being traced. */
 struct {
@@ -35,7 +39,7 @@ struct {
 
 static __always_inline bool lab_traced_tgid(u32 tgid)
 {
-	return !lab_filter || bpf_map_lookup_elem(&lab_tracked, &tgid);
+	return !lab_target || tgid == lab_target || bpf_map_lookup_elem(&lab_tracked, &tgid);
 }
 
 /* Is the current task part of what we trace? */

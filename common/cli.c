@@ -13,7 +13,7 @@ enum { OPT_STALL_MS = 0x100, OPT_USAGE };
 
 static const struct argp_option common_options[] = {
 	{ NULL, 0, NULL, 0, "Common options:", 1 },
-	{ "pid", 'p', "PID", 0, "trace only this process", 1 },
+	{ "pid", 'p', "PID", 0, "trace only this process, until it exits", 1 },
 	{ "duration", 'd', "SEC", 0, "stop after SEC seconds", 1 },
 	{ "quiet", 'q', NULL, 0, "no per-event lines (summary only)", 1 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 1 },

@@ -11,7 +11,7 @@
  *   lab_preflight(&lab, LAB_NEED_...);          root, BTF, tracefs, map types
  *   lab_spawn(&lab);                            fork -- COMMAND, held
  *   skel = x_bpf__open();
- *   lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_filter);
+ *   lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_target);
  *   x_bpf__load(skel);  x_bpf__attach(skel);
  *   lab_go(&lab, skel->obj, "execve");          ready line, release COMMAND
  *   lab_stall(&lab);                            only with --stall-ms
@@ -140,9 +140,10 @@ static inline bool lab_is_flush_marker(const void *data, unsigned int size)
 /* With -- COMMAND: fork it now, held before exec until lab_go(). */
 int lab_spawn(struct lab *lab);
 
-/* Before load: tell the BPF side (bpf-headers/lab.bpf.h) whether to filter by
- * process, and load the fork/exit trackers only when they are needed. */
-int lab_bpf_prepare(const struct lab *lab, struct bpf_object *obj, volatile bool *lab_filter);
+/* Before load: tell the BPF side (bpf-headers/lab.bpf.h) which process to
+ * trace (0: every process), and load the fork/exit trackers only when they
+ * are needed. */
+void lab_bpf_prepare(const struct lab *lab, struct bpf_object *obj, volatile __u32 *lab_target);
 
 /* After attach: seed the tracked process, print the ready line ("lab-NN:
  * tracing <what> ... (Ctrl-C to stop)") and release the command. */
@@ -152,7 +153,8 @@ int lab_go(struct lab *lab, struct bpf_object *obj, const char *what);
  * before the command has exited, so a burst meets a full buffer for sure. */
 void lab_stall(struct lab *lab);
 
-/* True once Ctrl-C/SIGTERM arrived, --duration passed, or the command exited. */
+/* True once Ctrl-C/SIGTERM arrived, --duration passed, the command exited,
+ * or the -p process is gone. */
 bool lab_should_stop(struct lab *lab);
 
 /* True if the stop came from a signal (the summary is still printed). */

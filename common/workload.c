@@ -110,19 +110,18 @@ int lab_spawn(struct lab *lab)
 	return 0;
 }
 
-int lab_bpf_prepare(const struct lab *lab, struct bpf_object *obj, volatile bool *lab_filter)
+void lab_bpf_prepare(const struct lab *lab, struct bpf_object *obj, volatile __u32 *lab_target)
 {
 	struct bpf_program *track_fork = bpf_object__find_program_by_name(obj, "lab_track_fork");
 	struct bpf_program *untrack = bpf_object__find_program_by_name(obj, "lab_untrack");
-	bool filter = lab->opt.pid || lab->opt.command;
+	pid_t target = lab->opt.pid ? lab->opt.pid : lab->child;
 
-	*lab_filter = filter;
+	*lab_target = target;
 	/* -p follows one process; -- COMMAND follows its descendants too */
 	if (track_fork)
 		bpf_program__set_autoload(track_fork, lab->opt.command != NULL);
 	if (untrack)
-		bpf_program__set_autoload(untrack, filter);
-	return 0;
+		bpf_program__set_autoload(untrack, target != 0);
 }
 
 static int track(struct bpf_object *obj, pid_t pid)
@@ -203,9 +202,16 @@ static void reap_child(struct lab *lab, int flags)
 	}
 }
 
+/* The -p process has exited and been reaped. Stopping then also keeps a
+ * reused pid from ever matching lab_target. */
+static bool target_gone(const struct lab *lab)
+{
+	return lab->opt.pid && kill(lab->opt.pid, 0) && errno == ESRCH;
+}
+
 bool lab_should_stop(struct lab *lab)
 {
-	if (stop_signal || past_duration(lab))
+	if (stop_signal || past_duration(lab) || target_gone(lab))
 		return true;
 	reap_child(lab, WNOHANG);
 	return lab->child_done;

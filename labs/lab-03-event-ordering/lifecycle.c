@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	configure(skel);
-	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_filter);
+	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_target);
 	err = lifecycle_bpf__load(skel);
 	if (err) {
 		lab_bpf_error(err, "cannot load the BPF programs");

@@ -493,7 +493,7 @@ int main(int argc, char **argv)
 	}
 	if (lab_expect_map_type(skel->maps.records, BPF_MAP_TYPE_RINGBUF, "05.1"))
 		goto out;
-	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_filter);
+	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_target);
 	bpf_map__set_max_entries(skel->maps.records, ring_size);
 	err = offload_bpf__load(skel);
 	if (err) {

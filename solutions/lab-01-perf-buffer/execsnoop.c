@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	}
 	if (lab_expect_map_type(skel->maps.events, BPF_MAP_TYPE_PERF_EVENT_ARRAY, "01.1"))
 		goto out;
-	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_filter);
+	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_target);
 	err = execsnoop_bpf__load(skel);
 	if (err) {
 		lab_bpf_error(err, "cannot load the BPF programs");
