@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Lab 04, kernel side: one small record per getpgid() of a traced process,
+ * into a perf buffer or a ring buffer, with as few wakeups of the reader as
+ * the options allow. */
+#include "lab.bpf.h"
+#include "wakeups.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. The verifier knows their values, so it
+ * drops the branch for the other buffer, and with wakeup_bytes 0 the
+ * threshold code, from the program it loads. */
+const volatile __u32 buffer = BUFFER_PERF; /* --buffer */
+const volatile __u64 wakeup_bytes = 0;     /* --wakeup-bytes, ring only */
+
+/* Exact counters, read by user space once the programs are detached. */
+__u64 next_seq = 0; /* records made so far: the seq of the next one */
+__u64 dropped = 0;  /* ring mode: no room left, bpf_ringbuf_reserve() failed */
+
+/* Both buffers live in the object; only the one --buffer picks is used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(u32));
+	__uint(value_size, sizeof(u32));
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024); /* user space sets --ring-size before load */
+} rb SEC(".maps");
+
+LAB_PERF_FLUSH_PROG(events)
+
+static __always_inline void fill_event(struct event *e)
+{
+	/* TODO(04.1): fill the record. seq comes from the global next_seq with
+	 * __sync_fetch_and_add(&next_seq, 1), an atomic add that returns the old
+	 * value: programs run on every CPU at once, and a plain ++ would hand
+	 * out one seq twice. Then ts (bpf_ktime_get_ns()), cpu
+	 * (bpf_get_smp_processor_id()) and tid (the lower half of
+	 * bpf_get_current_pid_tgid()). A tracepoint program runs with
+	 * preemption off, so on one CPU a record gets its seq and reaches the
+	 * buffer before the next one starts: per CPU, seqs arrive in order. */
+	e->seq = __sync_fetch_and_add(&next_seq, 1);
+	e->ts = bpf_ktime_get_ns();
+	e->cpu = bpf_get_smp_processor_id();
+	e->tid = (u32)bpf_get_current_pid_tgid();
+	/* END TODO(04.1) */
+}
+
+/* The flags for bpf_ringbuf_submit(): when to wake the reader. */
+static __always_inline u64 wakeup_flags(void)
+{
+	/* TODO(04.2): with wakeup_bytes 0, return 0: the kernel's adaptive
+	 * default, which wakes the reader when this record is the first it has
+	 * not read yet (it had caught up, so it may be asleep). Otherwise ask
+	 * bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA), the bytes not yet consumed
+	 * (this record included), and return BPF_RB_FORCE_WAKEUP once they
+	 * reach wakeup_bytes, BPF_RB_NO_WAKEUP before: the reader sleeps
+	 * until a batch is there. */
+	if (!wakeup_bytes)
+		return 0;
+	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+	/* END TODO(04.2) */
+}
+
+SEC("tp/syscalls/sys_enter_getpgid")
+int handle_getpgid(void *ctx)
+{
+	if (buffer == BUFFER_NONE || !lab_traced())
+		return 0;
+
+	if (buffer == BUFFER_RING) {
+		struct event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+
+		if (!e) {
+			__sync_fetch_and_add(&dropped, 1);
+			return 0;
+		}
+		fill_event(e);
+		bpf_ringbuf_submit(e, wakeup_flags());
+	} else {
+		struct event e = {};
+
+		fill_event(&e);
+		/* a full ring counts the sample as lost; user space reads the count */
+		bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+	}
+	return 0;
+}
