@@ -93,6 +93,9 @@ void lab_bpf_error(int err, const char *what);
 void lab_route_libbpf_log(bool verbose);
 /* Used by exercise stubs: say which task is missing and where it is explained. */
 void lab_todo(const char *task, const char *what);
+/* The "lab-NN" that starts every message, for a program (or a subcommand)
+ * that parses its own options instead of calling lab_parse_args(). */
+void lab_set_name(const char *name);
 
 /* Print s (at most max bytes, stops at NUL) in double quotes with C escapes:
  * \" \\ \n \t \r, and \ooo (octal) for every other byte outside 0x20..0x7e. */

@@ -36,6 +36,11 @@ void lab_error_errno(int err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void lab_set_name(const char *name)
+{
+	lab_progname = name;
+}
+
 void lab_todo(const char *task, const char *what)
 {
 	lab_error("TODO(%s) is not done yet: %s (see the lab's README, task %s)", task, what,
