@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lab.h"
 
@@ -54,6 +55,30 @@ unsigned long long lab_parse_uint(const struct argp_state *state, const char *op
 		lab_usage_error(state, "%s must be between %llu and %llu, got %llu", option,
 				min, max, value);
 	return value;
+}
+
+unsigned long lab_parse_ring_size(const struct argp_state *state, const char *arg)
+{
+	/* the kernel maps a ring buffer's data area twice, back to back, so that
+	 * a record that wraps around is still contiguous: the size must be a
+	 * power of two and a multiple of the page size */
+	unsigned long page = sysconf(_SC_PAGESIZE);
+	unsigned long long size = lab_parse_uint(state, "--ring-size", arg, 1, 1ULL << 30);
+
+	if (!lab_is_power_of_two(size) || size < page)
+		lab_usage_error(state, "--ring-size must be a power of two of at least one page "
+				"(%lu bytes), got %llu", page, size);
+	return size;
+}
+
+unsigned int lab_parse_pages(const struct argp_state *state, const char *arg)
+{
+	/* perf maps 2^n data pages per CPU and refuses any other count */
+	unsigned int pages = lab_parse_uint(state, "--pages", arg, 1, 1 << 16);
+
+	if (!lab_is_power_of_two(pages))
+		lab_usage_error(state, "--pages must be a power of two, got %u", pages);
+	return pages;
 }
 
 static error_t parse_common(int key, char *arg, struct argp_state *state)

@@ -81,6 +81,12 @@ static inline bool lab_is_power_of_two(unsigned long long x)
 	return x && !(x & (x - 1));
 }
 
+/* --ring-size BYTES for a BPF ring buffer: a power of two, at least a page. */
+unsigned long lab_parse_ring_size(const struct argp_state *state, const char *arg);
+
+/* --pages N for a perf buffer, per CPU: a power of two. */
+unsigned int lab_parse_pages(const struct argp_state *state, const char *arg);
+
 /* ---- messages (output.c) --------------------------------------------- */
 
 /* "lab-NN: <message>" on stderr. */

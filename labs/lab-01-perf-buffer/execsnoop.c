@@ -19,10 +19,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	if (key != 'P')
 		return ARGP_ERR_UNKNOWN;
-	/* the kernel maps 2^n data pages per CPU and rejects other sizes */
-	pages = lab_parse_uint(state, "--pages", arg, 1, 1 << 16);
-	if (!lab_is_power_of_two(pages))
-		lab_usage_error(state, "--pages must be a power of two, got %u", pages);
+	pages = lab_parse_pages(state, arg);
 	return 0;
 }
 

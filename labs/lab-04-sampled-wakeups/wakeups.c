@@ -60,17 +60,12 @@ static const struct argp_option options[] = {
 /* Every option alone is checked as it comes; how they combine, at the end. */
 static void check_combination(const struct argp_state *state)
 {
-	long page = sysconf(_SC_PAGESIZE);
-
 	if (cfg.buffer != BUFFER_PERF && (cfg.given & PERF_ONLY))
 		lab_usage_error(state, "%s is for --buffer perf",
 				cfg.given & GIVEN('P') ? "--pages" : "--wakeup-events");
 	if (cfg.buffer != BUFFER_RING && (cfg.given & RING_ONLY))
 		lab_usage_error(state, "%s is for --buffer ring",
 				cfg.given & GIVEN(OPT_RING_SIZE) ? "--ring-size" : "--wakeup-bytes");
-	if (cfg.ring_size < (unsigned long long)page || !lab_is_power_of_two(cfg.ring_size))
-		lab_usage_error(state, "--ring-size must be a power of two of at least %ld, got %llu",
-				page, cfg.ring_size);
 	/* The kernel keeps the producer less than a full ring ahead of the
 	 * consumer, so at most ring_size - RING_RECORD bytes of records ever
 	 * wait: a larger threshold would never be reached. */
@@ -101,13 +96,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		cfg.wakeup_bytes = lab_parse_uint(state, "--wakeup-bytes", arg, 0, 1ull << 30);
 		break;
 	case OPT_RING_SIZE:
-		cfg.ring_size = lab_parse_uint(state, "--ring-size", arg, 1, 1ull << 30);
+		cfg.ring_size = lab_parse_ring_size(state, arg);
 		break;
 	case 'P':
-		cfg.pages = lab_parse_uint(state, "--pages", arg, 1, 1 << 16);
-		/* the kernel maps 2^n data pages per CPU and rejects other sizes */
-		if (!lab_is_power_of_two(cfg.pages))
-			lab_usage_error(state, "--pages must be a power of two, got %u", cfg.pages);
+		cfg.pages = lab_parse_pages(state, arg);
 		break;
 	case OPT_POLL_MS:
 		cfg.poll_ms = lab_parse_uint(state, "--poll-ms", arg, 1, 3600000);

@@ -424,10 +424,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		queue_option_given = true;
 		return 0;
 	case OPT_RING_SIZE:
-		/* the kernel maps the ring twice in a row and wants 2^n pages */
-		ring_size = lab_parse_uint(state, "--ring-size", arg, sysconf(_SC_PAGESIZE), 1U << 30);
-		if (!lab_is_power_of_two(ring_size))
-			lab_usage_error(state, "--ring-size must be a power of two, got %u", ring_size);
+		ring_size = lab_parse_ring_size(state, arg);
 		return 0;
 	case ARGP_KEY_END:
 		if (inline_mode && queue_option_given)

@@ -2,7 +2,6 @@
 /* Lab 02, user side: read execve() records from the BPF ring buffer. */
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lab.h"
 #include "execsnoop.h"
@@ -25,17 +24,9 @@ static const struct argp_option options[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	long page = sysconf(_SC_PAGESIZE);
-
 	switch (key) {
 	case OPT_RING_SIZE:
-		/* the kernel maps the data area twice, back to back, so a record
-		 * that wraps around is still contiguous: the size must be a power
-		 * of two and a multiple of the page size */
-		ring_size = lab_parse_uint(state, "--ring-size", arg, 1, 1UL << 30);
-		if (!lab_is_power_of_two(ring_size) || ring_size < (unsigned long)page)
-			lab_usage_error(state, "--ring-size must be a power of two of at least "
-					"one page (%ld bytes), got %lu", page, ring_size);
+		ring_size = lab_parse_ring_size(state, arg);
 		return 0;
 	case OPT_PATH_PREFIX:
 		if (strlen(arg) >= PREFIX_MAX)

@@ -45,8 +45,6 @@ static const struct argp_option options[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	unsigned long page = sysconf(_SC_PAGESIZE);
-
 	switch (key) {
 	case OPT_BUFFER:
 		if (strcmp(arg, "perf") && strcmp(arg, "ring"))
@@ -61,17 +59,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		reorder = false;
 		return 0;
 	case 'P':
-		/* the kernel maps 2^n data pages per CPU and rejects other sizes */
-		pages = lab_parse_uint(state, "--pages", arg, 1, 1 << 16);
-		if (!lab_is_power_of_two(pages))
-			lab_usage_error(state, "--pages must be a power of two, got %u", pages);
+		pages = lab_parse_pages(state, arg);
 		pages_given = true;
 		return 0;
 	case OPT_RING_SIZE:
-		ring_size = lab_parse_uint(state, "--ring-size", arg, 1, 1UL << 30);
-		if (!lab_is_power_of_two(ring_size) || ring_size < page)
-			lab_usage_error(state, "--ring-size must be a power of two of at least "
-					"one page (%lu bytes), got %lu", page, ring_size);
+		ring_size = lab_parse_ring_size(state, arg);
 		ring_size_given = true;
 		return 0;
 	case ARGP_KEY_END:
