@@ -110,11 +110,17 @@ int lab_spawn(struct lab *lab)
 	return 0;
 }
 
+/* The process the run is about: -p's, or the -- COMMAND's; 0 for every process. */
+static pid_t target_pid(const struct lab *lab)
+{
+	return lab->opt.pid ? lab->opt.pid : lab->child;
+}
+
 void lab_bpf_prepare(const struct lab *lab, struct bpf_object *obj, volatile __u32 *lab_target)
 {
 	struct bpf_program *track_fork = bpf_object__find_program_by_name(obj, "lab_track_fork");
 	struct bpf_program *untrack = bpf_object__find_program_by_name(obj, "lab_untrack");
-	pid_t target = lab->opt.pid ? lab->opt.pid : lab->child;
+	pid_t target = target_pid(lab);
 
 	*lab_target = target;
 	/* -p follows one process; -- COMMAND follows its descendants too */
@@ -166,7 +172,7 @@ static int release_command(struct lab *lab)
 
 int lab_go(struct lab *lab, struct bpf_object *obj, const char *what)
 {
-	pid_t pid = lab->opt.pid ? lab->opt.pid : lab->child;
+	pid_t pid = target_pid(lab);
 
 	if (pid && track(obj, pid))
 		return -1;
