@@ -3,6 +3,7 @@
 #
 #   LAB_TREE=labs (default) | solutions   which tree is checked
 #   TSAN=1                                check the ThreadSanitizer build
+#   UBSAN=1                               check the UndefinedBehaviorSanitizer build
 #   LAB_TIMEOUT=60                        seconds any one lab run may take
 #
 # Conventions the checkers keep (DESIGN.md): no sleeping to wait for a
@@ -15,7 +16,7 @@ bats_load_library bats-assert
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 LAB_TREE=${LAB_TREE:-labs}
-BUILD_DIR=$ROOT/build${TSAN:+/tsan}
+BUILD_DIR=$ROOT/build${TSAN:+/tsan}${UBSAN:+/ubsan}
 LAB_BIN=$BUILD_DIR/$LAB_TREE/lab-$LAB
 TRIGGER=$ROOT/build/trigger
 LAB_TIMEOUT=${LAB_TIMEOUT:-60}
@@ -33,8 +34,8 @@ lab_setup_file() {
 		[ -x "$LAB_BIN" ] || echo "no $LAB_BIN" > "$BATS_FILE_TMPDIR/build-failed"
 		return 0 ;;
 	esac
-	# the trigger is never the ThreadSanitizer build: build it without TSAN
-	if ! make -C "$ROOT" ${TSAN:+TSAN=1} "$target" > "$BATS_FILE_TMPDIR/build.log" 2>&1 ||
+	# the trigger is never a sanitizer build: build it without TSAN or UBSAN
+	if ! make -C "$ROOT" ${TSAN:+TSAN=1} ${UBSAN:+UBSAN=1} "$target" > "$BATS_FILE_TMPDIR/build.log" 2>&1 ||
 	   ! make -C "$ROOT" "$TRIGGER" >> "$BATS_FILE_TMPDIR/build.log" 2>&1; then
 		touch "$BATS_FILE_TMPDIR/build-failed"
 	fi
@@ -98,9 +99,19 @@ mount_filesystems() {
 run_lab() {
 	status=0
 	timeout -k 5 "$LAB_TIMEOUT" "$LAB_BIN" "$@" > "$LAB_OUT" 2> "$LAB_ERR" || status=$?
-	[ "$status" != 124 ] || flunk "lab-$LAB to finish" "still running after ${LAB_TIMEOUT}s" \
-		"does the poll loop stop when lab_should_stop() says so?"
-	return 0
+	expect_finished "$status"
+}
+
+# expect_finished STATUS: timeout(1) gives 124 when the lab ended after its
+# SIGTERM, 137 when it ignored SIGTERM too and had to be killed.
+expect_finished() {
+	case $1 in
+	124) flunk "lab-$LAB to finish" "still running after ${LAB_TIMEOUT}s; it stopped on SIGTERM" \
+		"does the poll loop stop when lab_should_stop() says so?" ;;
+	137) flunk "lab-$LAB to finish" "still running after ${LAB_TIMEOUT}s, and still after SIGTERM: killed" \
+		"does the poll loop stop when lab_should_stop() says so, and does every callback or wait that can block look at the stop too?" ;;
+	*) return 0 ;;
+	esac
 }
 
 # start_lab ARGS...: start in the background and return once the ready line is

@@ -252,7 +252,7 @@ tsan_binary() {
 	fi
 	case $LAB_TREE in
 	labs|solutions) src=$(ls -d "$ROOT/$LAB_TREE"/lab-05-* 2>/dev/null | head -n 1) ;;
-	*)              src=$(ls -d "$ROOT/build/mutant-src/$LAB_TREE"/lab-05-* 2>/dev/null | head -n 1) ;;
+	*)              src=$(ls -d "$ROOT/build/variant-src/$LAB_TREE"/lab-05-* 2>/dev/null | head -n 1) ;;
 	esac
 	[ -n "$src" ] || { echo "no source tree for $LAB_TREE" >&2; return 1; }
 	make -C "$ROOT" TSAN=1 common > "$BATS_TEST_TMPDIR/tsan-build.log" 2>&1 &&

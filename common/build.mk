@@ -3,7 +3,8 @@
 # common/lab.mk, so a lab also builds on its own with `make -C labs/lab-NN-*`.
 
 ROOT     := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
-BUILD    := $(ROOT)/build$(if $(TSAN),/tsan)
+# Sanitizer builds live apart: TSAN=1 -> build/tsan, UBSAN=1 -> build/ubsan.
+BUILD    := $(ROOT)/build$(if $(TSAN),/tsan)$(if $(UBSAN),/ubsan)
 
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -17,12 +18,19 @@ BPF_HEADERS := $(VMLINUX_H) $(wildcard $(ROOT)/bpf-headers/*.h)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -I$(ROOT)/bpf-headers
-CFLAGS     := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
+# -Werror everywhere; unused parameters are normal in callbacks, so that
+# warning is off rather than silenced with (void) casts.
+CFLAGS     := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
               -I$(ROOT)/common -I$(ROOT)/bpf-headers $(EXTRA_CFLAGS)
 LDLIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lpthread
 ifneq ($(TSAN),)
 CFLAGS     += -fsanitize=thread -O1
 LDFLAGS    += -fsanitize=thread
+endif
+# UBSAN=1: undefined behaviour, misaligned reads included, aborts the program.
+ifneq ($(UBSAN),)
+CFLAGS     += -fsanitize=undefined,alignment -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=undefined,alignment -fno-sanitize-recover=all
 endif
 
 COMMON_SRCS := $(filter-out %/trigger.c,$(wildcard $(ROOT)/common/*.c))

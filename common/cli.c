@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The command line every lab program shares (DESIGN.md, "Conventions"). */
+/* The command line every lab program shares (CONTRIBUTING.md, "The
+ * command-line contract"). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,10 +22,54 @@ static const struct argp_option common_options[] = {
 	{ "stall-ms", OPT_STALL_MS, "MS", 0,
 	  "the consumer reads nothing for MS ms after the ready line (with -- COMMAND: "
 	  "nor before the command exits), to make loss deterministic", 1 },
-	{ "help", 'h', NULL, 0, "show this help", 1 },
-	{ "usage", OPT_USAGE, NULL, OPTION_HIDDEN, "show a short usage line", 1 },
 	{ 0 },
 };
+
+/* argp_state_help() prints nothing under ARGP_NO_ERRS: print the root's help */
+static void show_help(const struct argp_state *state, FILE *out, unsigned int flags)
+{
+	argp_help(state->root_argp, out, flags, (char *)lab_progname);
+}
+
+/* -h, --help and --usage, for every lab program and lab 06's subcommands. */
+static const struct argp_option help_options[] = {
+	{ "help", 'h', NULL, 0, "show this help", -1 },
+	{ "usage", OPT_USAGE, NULL, OPTION_HIDDEN, "show a short usage line", -1 },
+	{ 0 },
+};
+
+static error_t parse_help(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'h':
+		show_help(state, stdout, ARGP_HELP_STD_HELP);
+		exit(0);
+	case OPT_USAGE:
+		show_help(state, stdout, ARGP_HELP_USAGE);
+		exit(0);
+	case ARGP_KEY_ERROR:
+		/* an unknown option (argp's own message is off, ARGP_NO_ERRS) */
+		if (state->next > 0 && state->next <= state->argc)
+			lab_usage_error(state, "unknown option '%s'", state->argv[state->next - 1]);
+		lab_usage_error(state, "bad usage");
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp lab_help_argp = { .options = help_options, .parser = parse_help };
+
+void lab_argp_parse(const char *name, const struct argp *argp, int argc, char **argv,
+		    void *input)
+{
+	lab_set_name(name);
+	argv[0] = (char *)name; /* argp names the program by argv[0] in its usage */
+	argp_err_exit_status = 2;
+	/* ARGP_NO_HELP: lab_help_argp's -h/--usage replace argp's -?, --help,
+	 * --usage. ARGP_NO_ERRS: an unknown option reaches parse_help, which
+	 * prints the usage text (argp alone would only say "Try --help"). */
+	argp_parse(argp, argc, argv, ARGP_NO_HELP | ARGP_NO_ERRS, NULL, input);
+}
 
 void lab_usage_error(const struct argp_state *state, const char *fmt, ...)
 {
@@ -35,8 +80,7 @@ void lab_usage_error(const struct argp_state *state, const char *fmt, ...)
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s: %s\n", lab_progname, message);
-	/* ARGP_HELP_EXIT_ERR exits with argp_err_exit_status, which is 2 */
-	argp_state_help(state, stderr, ARGP_HELP_USAGE | ARGP_HELP_SEE | ARGP_HELP_EXIT_ERR);
+	show_help(state, stderr, ARGP_HELP_USAGE | ARGP_HELP_SEE);
 	exit(2);
 }
 
@@ -59,9 +103,13 @@ unsigned long long lab_parse_uint(const struct argp_state *state, const char *op
 
 unsigned long lab_parse_ring_size(const struct argp_state *state, const char *arg)
 {
-	/* the kernel maps a ring buffer's data area twice, back to back, so that
-	 * a record that wraps around is still contiguous: the size must be a
-	 * power of two and a multiple of the page size */
+	/* The kernel wants a power of two because the producer and consumer
+	 * positions run free and are masked with size - 1 to index the data
+	 * area; the data area is mapped twice, back to back (so a record that
+	 * wraps is still contiguous), which needs only whole pages. libbpf 1.1
+	 * rounds a size up to a power-of-two number of pages before the kernel
+	 * sees it, so this check is ours: it keeps --ring-size from being
+	 * rounded up silently, and the ring from being larger than asked. */
 	unsigned long page = sysconf(_SC_PAGESIZE);
 	unsigned long long size = lab_parse_uint(state, "--ring-size", arg, 1, 1ULL << 30);
 
@@ -87,7 +135,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_INIT:
-		/* the lab's own parser (our child) keeps its state in statics */
+		/* the lab's own parser (our first child) may want the lab too */
 		state->child_inputs[0] = lab;
 		return 0;
 	case 'p':
@@ -105,16 +153,12 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_STALL_MS:
 		lab->opt.stall_ms = lab_parse_uint(state, "--stall-ms", arg, 0, 3600000);
 		return 0;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		return 0; /* not reached */
-	case OPT_USAGE:
-		argp_state_help(state, stdout, ARGP_HELP_USAGE | ARGP_HELP_EXIT_OK);
-		return 0; /* not reached */
 	case ARGP_KEY_ARGS:
 		lab->opt.command = state->argv + state->next;
 		return 0;
 	case ARGP_KEY_END:
+		if (!lab->opt.command && state->argc > 1 && !strcmp(state->argv[state->argc - 1], "--"))
+			lab_usage_error(state, "-- must be followed by a COMMAND to run");
 		if (lab->opt.command && lab->opt.pid)
 			lab_usage_error(state, "use either --pid or -- COMMAND, not both");
 		return 0;
@@ -128,6 +172,7 @@ void lab_parse_args(struct lab *lab, const char *name, const struct argp *lab_ar
 {
 	struct argp_child children[] = {
 		{ lab_argp, 0, NULL, 0 },
+		{ &lab_help_argp, 0, NULL, 0 },
 		{ 0 },
 	};
 	struct argp argp = {
@@ -135,16 +180,12 @@ void lab_parse_args(struct lab *lab, const char *name, const struct argp *lab_ar
 		.parser = parse_common,
 		.args_doc = "[-- COMMAND [ARGS...]]",
 		.doc = lab_argp ? lab_argp->doc : NULL,
-		.children = lab_argp ? children : NULL,
+		.children = lab_argp ? children : children + 1,
 	};
 
 	memset(lab, 0, sizeof(*lab));
-	lab->name = lab_progname = name;
+	lab->name = name;
 	lab->release_fd = lab->exec_err_fd = -1;
-
-	argv[0] = (char *)name; /* getopt names the program by argv[0] in its errors */
-	argp_err_exit_status = 2;
-	/* ARGP_NO_HELP: our -h/--help and --usage replace argp's -?, --help, --usage */
-	argp_parse(&argp, argc, argv, ARGP_NO_HELP, NULL, lab);
+	lab_argp_parse(name, &argp, argc, argv, lab);
 	lab_route_libbpf_log(lab->opt.verbose);
 }

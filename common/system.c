@@ -8,6 +8,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <linux/bpf.h>
 
 #include "lab.h"
 
@@ -55,18 +57,95 @@ static bool kernel_has_map(enum bpf_map_type type)
 	return libbpf_probe_bpf_map_type(type, NULL) == 1;
 }
 
-static int missing_map(const char *what, const char *version)
+/* tp_btf programs attach to a tracepoint through its btf_trace_* typedef in
+ * the kernel's BTF, which kernels before 5.5 do not have. */
+static bool kernel_has_tp_btf(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, "btf_trace_sched_process_fork",
+				       BTF_KIND_TYPEDEF) > 0;
+	btf__free(vmlinux);
+	return found;
+}
+
+/* Load a two-instruction-or-so raw_tp program; -1 if the kernel refuses. */
+static int load_probe(const struct bpf_insn *insns, size_t count)
+{
+	return bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "lab_probe", "GPL", insns, count,
+			     NULL);
+}
+
+/* BPF_F_TEST_RUN_ON_CPU, which lab_perf_flush_lost relies on. */
+static bool kernel_runs_on_cpu(void)
+{
+	const struct bpf_insn ret0[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = 0);
+	int fd = load_probe(ret0, 2), err;
+
+	if (fd < 0)
+		return false;
+	err = bpf_prog_test_run_opts(fd, &opts);
+	close(fd);
+	return err == 0;
+}
+
+/* r1 = 1; r2 = 0; *(u64 *)(r10 - 8) = r2; r1 = atomic_fetch_add(r10 - 8, r1) */
+static bool kernel_has_atomic_fetch(void)
+{
+	const struct bpf_insn fetch_add[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 0 },
+		{ .code = BPF_STX | BPF_DW | BPF_MEM, .dst_reg = BPF_REG_10,
+		  .src_reg = BPF_REG_2, .off = -8 },
+		{ .code = BPF_STX | BPF_DW | BPF_ATOMIC, .dst_reg = BPF_REG_10,
+		  .src_reg = BPF_REG_1, .off = -8, .imm = BPF_ADD | BPF_FETCH },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = load_probe(fetch_add, sizeof(fetch_add) / sizeof(fetch_add[0]));
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int missing(const char *feature, const char *version)
 {
 	struct utsname u;
 
 	uname(&u);
-	lab_error("needs kernel >= %s for %s (this is %s)", version, what, u.release);
+	lab_error("this kernel (%s) lacks %s: the lab needs Linux >= %s", u.release, feature,
+		  version);
 	return -1;
+}
+
+static int probe_features(unsigned int needs)
+{
+	if ((needs & LAB_NEED_TP_BTF) && !kernel_has_tp_btf())
+		return missing("BTF-typed tracepoints (tp_btf)", "5.5");
+	if ((needs & LAB_NEED_PERFBUF) && !kernel_has_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY))
+		return missing("the BPF perf event array", "4.3");
+	if ((needs & LAB_NEED_RINGBUF) && !kernel_has_map(BPF_MAP_TYPE_RINGBUF))
+		return missing("the BPF ring buffer", "5.8");
+	if ((needs & LAB_NEED_LRU) && !kernel_has_map(BPF_MAP_TYPE_LRU_HASH))
+		return missing("the BPF LRU hash map", "4.10");
+	if ((needs & LAB_NEED_RUN_ON_CPU) && !kernel_runs_on_cpu())
+		return missing("BPF_F_TEST_RUN_ON_CPU (the final lost-record flush)", "5.10");
+	if ((needs & LAB_NEED_ATOMIC_FETCH) && !kernel_has_atomic_fetch())
+		return missing("BPF atomic fetch-and-add", "5.12");
+	return 0;
 }
 
 int lab_preflight(const struct lab *lab, unsigned int needs)
 {
-	(void)lab;
 	if (!may_trace()) {
 		lab_error("needs root (CAP_BPF and CAP_PERFMON): run it with sudo");
 		return -1;
@@ -86,13 +165,7 @@ int lab_preflight(const struct lab *lab, unsigned int needs)
 			  BPFFS, BPFFS);
 		return -1;
 	}
-	if ((needs & LAB_NEED_PERFBUF) && !kernel_has_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY))
-		return missing_map("the BPF perf event array", "4.3");
-	if ((needs & LAB_NEED_RINGBUF) && !kernel_has_map(BPF_MAP_TYPE_RINGBUF))
-		return missing_map("the BPF ring buffer", "5.8");
-	if ((needs & LAB_NEED_LRU) && !kernel_has_map(BPF_MAP_TYPE_LRU_HASH))
-		return missing_map("the BPF LRU hash map", "4.10");
-	return 0;
+	return probe_features(needs | LAB_NEED_TP_BTF);
 }
 
 int lab_expect_map_type(const struct bpf_map *map, enum bpf_map_type type, const char *task)

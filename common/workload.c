@@ -4,14 +4,23 @@
  *
  * -- COMMAND is forked before anything is loaded, and held: the child blocks
  * reading a pipe. Once the programs are attached and the child's pid is in
- * lab_tracked, lab_go() writes one byte and the child execs the command, so
- * not one event of it is missed, its own exec included. A second pipe, closed
- * on exec, carries errno back if the exec fails.
+ * lab_tracked, lab_seed_ready_release() writes one byte and the child execs
+ * the command, so not one event of it is missed, its own exec included. A
+ * second pipe, closed on exec, carries errno back if the exec fails.
+ *
+ * The command's path is resolved here, before the fork, as a shell would:
+ * execvp() in the child would try every PATH entry in turn, and each failed
+ * try is an execve() the tracer would report.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/membarrier.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +41,7 @@ static void on_stop_signal(int sig)
 
 static void on_child(int sig)
 {
-	(void)sig; /* only here to interrupt poll(): lab_should_stop() reaps */
+	/* only here to interrupt poll(): lab_should_stop() looks at the child */
 }
 
 /*
@@ -43,7 +52,7 @@ static void on_child(int sig)
  * exit. A signal that lands just before a poll blocks is noticed when that
  * poll times out: LAB_POLL_MS bounds the delay.
  */
-static void install_handlers(void)
+void lab_install_signal_handlers(void)
 {
 	struct sigaction stop = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
 	struct sigaction child = { .sa_handler = on_child, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
@@ -66,27 +75,59 @@ bool lab_interrupted(void)
 	return stop_signal != 0;
 }
 
-static void run_held_child(int release_rd, int exec_err_wr, char **command)
+static void run_held_child(int release_rd, int exec_err_wr, const char *path, char **command)
 {
 	char go;
 	int err;
 
 	if (read(release_rd, &go, 1) != 1)
 		_exit(0); /* the tracer gave up before tracing started */
-	execvp(command[0], command);
+	execv(path, command);
 	err = errno;
 	if (write(exec_err_wr, &err, sizeof(err)) < 0)
 		_exit(127);
 	_exit(127);
 }
 
-int lab_spawn(struct lab *lab)
+static bool is_executable(const char *path)
 {
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* NAME with a slash is a path; otherwise the first executable NAME in $PATH. */
+static int resolve_command(const char *name, char *path, size_t size)
+{
+	const char *dirs = getenv("PATH");
+
+	if (strchr(name, '/')) {
+		snprintf(path, size, "%s", name);
+		return 0;
+	}
+	for (const char *dir = dirs ? dirs : "/usr/bin:/bin"; ; dir++) {
+		size_t len = strcspn(dir, ":");
+
+		snprintf(path, size, "%.*s%s%s", (int)len, dir, len ? "/" : "", name);
+		if (is_executable(path))
+			return 0;
+		dir += len;
+		if (!*dir)
+			break;
+	}
+	lab_error("cannot run '%s': not found in PATH", name);
+	return -1;
+}
+
+int lab_fork_held_command(struct lab *lab)
+{
+	char path[PATH_MAX];
 	int release[2], exec_err[2];
 
-	install_handlers();
 	if (!lab->opt.command)
 		return 0;
+	if (resolve_command(lab->opt.command[0], path, sizeof(path)))
+		return -1;
 
 	if (pipe2(release, O_CLOEXEC) || pipe2(exec_err, O_CLOEXEC)) {
 		lab_error_errno(errno, "cannot create the pipes for the command");
@@ -100,7 +141,7 @@ int lab_spawn(struct lab *lab)
 	if (lab->child == 0) {
 		close(release[1]);
 		close(exec_err[0]);
-		run_held_child(release[0], exec_err[1], lab->opt.command);
+		run_held_child(release[0], exec_err[1], path, lab->opt.command);
 	}
 	close(release[0]);
 	close(exec_err[1]);
@@ -134,13 +175,13 @@ static int track(struct bpf_object *obj, pid_t pid)
 {
 	struct bpf_map *tracked = bpf_object__find_map_by_name(obj, "lab_tracked");
 	__u32 tgid = pid;
-	__u8 yes = 1;
+	__u64 any_start = 0; /* see lab_tracked in lab.bpf.h */
 
 	if (!tracked) {
 		lab_error("the BPF object has no lab_tracked map: include lab.bpf.h");
 		return -1;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(tracked), &tgid, &yes, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(tracked), &tgid, &any_start, BPF_ANY)) {
 		lab_error_errno(errno, "cannot track pid %d", pid);
 		return -1;
 	}
@@ -170,7 +211,7 @@ static int release_command(struct lab *lab)
 	return 0;
 }
 
-int lab_go(struct lab *lab, struct bpf_object *obj, const char *what)
+int lab_seed_ready_release(struct lab *lab, struct bpf_object *obj, const char *what)
 {
 	pid_t pid = target_pid(lab);
 
@@ -215,12 +256,36 @@ static bool target_gone(const struct lab *lab)
 	return lab->opt.pid && kill(lab->opt.pid, 0) && errno == ESRCH;
 }
 
-bool lab_should_stop(struct lab *lab)
+/* The command has exited. WNOWAIT leaves it a zombie: lab_end_command()
+ * reaps it and reports its status. */
+static bool command_exited(const struct lab *lab)
 {
-	if (stop_signal || past_duration(lab) || target_gone(lab))
-		return true;
-	reap_child(lab, WNOHANG);
-	return lab->child_done;
+	siginfo_t info = { 0 };
+
+	if (lab->child <= 0 || lab->child_done)
+		return lab->child_done;
+	return waitid(P_PID, lab->child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       info.si_pid == lab->child;
+}
+
+bool lab_should_stop(const struct lab *lab)
+{
+	return stop_signal || past_duration(lab) || target_gone(lab) || command_exited(lab);
+}
+
+/*
+ * Detaching a program does not wait for its runs already in progress on other
+ * CPUs. Tracepoint programs run inside an RCU read-side section (preemption
+ * off), and membarrier(MEMBARRIER_CMD_GLOBAL) waits for an RCU grace period
+ * (synchronize_rcu()): once it returns, every run that started before the
+ * detach has finished, so a drain after it sees every record and the
+ * counters are final.
+ */
+void lab_wait_for_running_programs(void)
+{
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		lab_error_errno(errno, "note: cannot wait for programs still running "
+				"(membarrier), the counts may miss their last records");
 }
 
 void lab_stall(struct lab *lab)
@@ -233,10 +298,9 @@ void lab_stall(struct lab *lab)
 		long long left = until - lab_now_ns();
 		struct timespec nap = { 0, 10 * 1000000L };
 
-		reap_child(lab, WNOHANG);
 		if (stop_signal || past_duration(lab))
 			return;
-		if (left <= 0 && (!lab->child || lab->child_done))
+		if (left <= 0 && (!lab->child || command_exited(lab)))
 			return;
 		if (left > 0 && left < 10 * 1000000LL)
 			nap.tv_nsec = left;
@@ -244,7 +308,7 @@ void lab_stall(struct lab *lab)
 	}
 }
 
-void lab_end(struct lab *lab)
+void lab_end_command(struct lab *lab)
 {
 	if (lab->release_fd >= 0) {
 		close(lab->release_fd); /* a still-held child reads EOF and leaves */

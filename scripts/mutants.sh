@@ -12,6 +12,7 @@ nn=$1
 lab=$(ls -d labs/lab-"$nn"-* | head -n 1)
 sol=${lab/#labs/solutions}
 name=$(basename "$lab")
+. scripts/trees.sh
 
 # splice ID EXERCISE_FILE SOLUTION_FILE: the solution file, with the body of
 # region ID taken from the exercise file (region syntax: see regions.sh).
@@ -33,8 +34,7 @@ status=0
 ids=$(grep -ho 'TODO([0-9][0-9]\.[0-9]*)' "$lab"/*.c "$lab"/*.h 2>/dev/null | grep -o '[0-9.]*[0-9]' | sort -u -t. -k2n)
 for id in $ids; do
 	tree=mutant-$id
-	dir=build/mutant-src/$tree/$name
-	rm -rf "$dir" && mkdir -p "$dir"
+	dir=$(variant_dir "$tree" "$name")
 	for f in "$sol"/*; do
 		base=$(basename "$f")
 		if grep -q "TODO($id)" "$f" 2>/dev/null; then
@@ -43,9 +43,7 @@ for id in $ids; do
 			cp "$f" "$dir/$base"
 		fi
 	done
-	# the lab Makefile includes ../../common/lab.mk: point it home
-	sed -i "s|^include .*common/lab.mk|include $ROOT/common/lab.mk|" "$dir/Makefile"
-	if ! make -s -C "$dir" > "$dir/build.log" 2>&1; then
+	if ! build_variant "$dir"; then
 		echo "FAIL lab $nn: the mutant without TODO($id) does not build (see $dir/build.log)"
 		status=1
 		continue
@@ -58,6 +56,6 @@ for id in $ids; do
 		echo "FAIL lab $nn: the checker passes without TODO($id): that task is not checked"
 		status=1
 	fi
-	rm -rf "build/$tree" "build/mutant-src/$tree"
+	drop_variant "$tree"
 done
 exit $status

@@ -8,7 +8,11 @@
 #   4. every checker fails on the untouched labs/, and finishes in time;
 #      and on every mutant: the solution with one task put back to its stub
 #      (mutants.sh), so each task is one the checker really checks;
-#   5. no BPF program, map, link or pin of the labs is left afterwards.
+#      and on every known mistake of the lab's catalogue (mistakes.sh), with
+#      a hint that names the mistake's TODO;
+#   5. every checker passes on the UndefinedBehaviorSanitizer build of
+#      solutions/ (UBSAN=1: misaligned reads and other UB abort the lab);
+#   6. no BPF program, map, link or pin of the labs is left afterwards.
 # Ends with the line "N passed, N failed"; exits 1 if anything failed.
 #
 #   LABS="01 02" make test    only these labs
@@ -51,6 +55,18 @@ done
 
 before=$(bpf_snapshot)
 
+# report_lines: turn "ok ..."/"FAIL ..."/"note ..." lines into results
+report_lines() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*)   pass "${line#ok }" ;;
+		"note "*) printf 'note  %s\n' "${line#note }" ;;
+		*)        fail "${line#FAIL }" ;;
+		esac
+	done
+}
+
 # ---- 3 and 4. the checkers ----------------------------------------------------------
 # run_checker TREE NN: bats in TAP form; prints the raw TAP to $tap
 run_checker() {
@@ -87,15 +103,27 @@ for nn in $labs; do
 	fi
 
 	echo "== lab $nn: checker on each mutant, one task undone (must fail)"
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) pass "${line#ok }" ;;
-		*)      fail "${line#FAIL }" ;;
-		esac
-	done < <(scripts/mutants.sh "$nn")
+	report_lines < <(scripts/mutants.sh "$nn")
+
+	echo "== lab $nn: checker on each known mistake (must fail, naming the TODO)"
+	report_lines < <(scripts/mistakes.sh "$nn")
 done
 
-# ---- 5. leaks ---------------------------------------------------------------------
+# ---- 5. the UndefinedBehaviorSanitizer build ------------------------------------------
+for nn in $labs; do
+	echo "== lab $nn: checker on solutions/ built with UBSAN=1 (must pass)"
+	UBSAN=1 run_checker solutions "$nn"
+	total=$(grep -c '^\(not \)\?ok ' <<< "$tap")
+	bad=$(grep -c '^not ok \|^ok .*# skip' <<< "$tap")
+	if [ "$total" -gt 0 ] && [ "$bad" = 0 ]; then
+		pass "lab $nn ubsan: all $total tests pass under UBSan"
+	else
+		fail "lab $nn ubsan: $bad of $total tests fail or skip under UBSan"
+		grep -A 12 '^not ok ' <<< "$tap" | sed 's/^/      /' | head -n 40
+	fi
+done
+
+# ---- 6. leaks ---------------------------------------------------------------------
 echo "== nothing left behind"
 for _ in $(seq 100); do
 	left=$(comm -13 <(echo "$before") <(bpf_snapshot))

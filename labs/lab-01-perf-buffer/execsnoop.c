@@ -115,7 +115,8 @@ int main(int argc, char **argv)
 	int err = -1;
 
 	lab_parse_args(&lab, "lab-01", &argp, argc, argv);
-	if (lab_preflight(&lab, LAB_NEED_PERFBUF) || lab_spawn(&lab))
+	lab_install_signal_handlers();
+	if (lab_preflight(&lab, LAB_NEED_PERFBUF | LAB_NEED_RUN_ON_CPU) || lab_fork_held_command(&lab))
 		goto out;
 
 	skel = execsnoop_bpf__open();
@@ -138,19 +139,21 @@ int main(int argc, char **argv)
 	}
 
 	pb = open_buffer(skel);
-	err = pb ? lab_go(&lab, skel->obj, "execve") : -1;
+	err = pb ? lab_seed_ready_release(&lab, skel->obj, "execve") : -1;
 	if (err)
 		goto out;
 	lab_stall(&lab);
 	err = poll_events(pb);
-	/* no new records from here on, so the drain leaves the counts final */
+	/* detach, then wait out the runs in flight: no new records from here
+	 * on, so the drain leaves the counts final */
 	execsnoop_bpf__detach(skel);
+	lab_wait_for_running_programs();
 	if (!err)
 		err = drain_events(skel, pb);
 	lab_summary("received=%llu lost=%llu", received, lost);
 out:
 	perf_buffer__free(pb);
 	execsnoop_bpf__destroy(skel);
-	lab_end(&lab);
+	lab_end_command(&lab);
 	return err ? 1 : 0;
 }

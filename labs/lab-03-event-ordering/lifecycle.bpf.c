@@ -28,7 +28,18 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } ring SEC(".maps");
 
-LAB_PERF_FLUSH_PROG(events)
+/* Never attached: user space runs it once on each CPU at the end
+ * (lab_perf_flush_lost in common/system.c, through BPF_PROG_TEST_RUN). Each
+ * run writes one flush marker; room for it is what makes the kernel write
+ * the lost-sample record that CPU still owes. */
+SEC("raw_tp")
+int lab_perf_flush(void *ctx)
+{
+	struct lab_flush_marker marker = { .magic = LAB_FLUSH_MAGIC };
+
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &marker, sizeof(marker));
+	return 0;
+}
 
 /* The fields every event has, read from the task it is about. */
 static __always_inline void fill(struct event *e, int kind, struct task_struct *task)

@@ -361,7 +361,8 @@ int main(int argc, char **argv)
 	int err = -1;
 
 	lab_parse_args(&lab, "lab-04", &argp, argc, argv);
-	if (lab_preflight(&lab, LAB_NEED_PERFBUF | LAB_NEED_RINGBUF) || lab_spawn(&lab))
+	lab_install_signal_handlers();
+	if (lab_preflight(&lab, LAB_NEED_PERFBUF | LAB_NEED_RINGBUF | LAB_NEED_RUN_ON_CPU | LAB_NEED_ATOMIC_FETCH) || lab_fork_held_command(&lab))
 		goto out;
 
 	skel = wakeups_bpf__open();
@@ -386,20 +387,22 @@ int main(int argc, char **argv)
 	err = open_buffer(skel, &b);
 	describe(what, sizeof(what));
 	if (!err)
-		err = lab_go(&lab, skel->obj, what);
+		err = lab_seed_ready_release(&lab, skel->obj, what);
 	if (err)
 		goto out;
 	lab_stall(&lab);
 	start = usage_now();
 	err = poll_events(&b);
-	/* no new records from here on, so the drain leaves the counts final */
+	/* detach, then wait out the runs in flight: no new records from here
+	 * on, so the drain leaves the counts final */
 	wakeups_bpf__detach(skel);
+	lab_wait_for_running_programs();
 	if (!err)
 		err = drain_events(skel, &b);
 	print_summary(skel, start);
 out:
 	buffer_free(&b);
 	wakeups_bpf__destroy(skel);
-	lab_end(&lab);
+	lab_end_command(&lab);
 	return err ? 1 : 0;
 }

@@ -478,7 +478,8 @@ int main(int argc, char **argv)
 	lab_parse_args(&lab, "lab-05", &argp, argc, argv);
 	if (inline_mode)
 		nworkers = 0;
-	if (lab_preflight(&lab, LAB_NEED_RINGBUF) || lab_spawn(&lab))
+	lab_install_signal_handlers();
+	if (lab_preflight(&lab, LAB_NEED_RINGBUF | LAB_NEED_ATOMIC_FETCH) || lab_fork_held_command(&lab))
 		goto out;
 	if (queue_init(&queue, queue_size, hold_workers))
 		goto out;
@@ -510,14 +511,16 @@ int main(int argc, char **argv)
 	}
 	err = start_workers();
 	if (!err)
-		err = lab_go(&lab, skel->obj, "getpgid");
+		err = lab_seed_ready_release(&lab, skel->obj, "getpgid");
 	if (err)
 		goto out;
 
 	lab_stall(&lab);
 	err = poll_records(rb);
-	/* no new records from here on, so the counts can become final */
+	/* detach, then wait out the runs in flight: no new records from here
+	 * on, so the counts can become final */
 	offload_bpf__detach(skel);
+	lab_wait_for_running_programs();
 	if (!err)
 		err = finish(rb);
 	stop_workers();
@@ -533,6 +536,6 @@ out:
 	ring_buffer__free(rb);
 	offload_bpf__destroy(skel);
 	queue_destroy(&queue);
-	lab_end(&lab);
+	lab_end_command(&lab);
 	return err ? 1 : 0;
 }

@@ -136,7 +136,8 @@ int main(int argc, char **argv)
 	int err = -1;
 
 	lab_parse_args(&lab, "lab-02", &argp, argc, argv);
-	if (lab_preflight(&lab, LAB_NEED_RINGBUF) || lab_spawn(&lab))
+	lab_install_signal_handlers();
+	if (lab_preflight(&lab, LAB_NEED_RINGBUF) || lab_fork_held_command(&lab))
 		goto out;
 
 	skel = execsnoop_bpf__open();
@@ -160,13 +161,15 @@ int main(int argc, char **argv)
 	}
 
 	rb = open_buffer(skel);
-	err = rb ? lab_go(&lab, skel->obj, "execve") : -1;
+	err = rb ? lab_seed_ready_release(&lab, skel->obj, "execve") : -1;
 	if (err)
 		goto out;
 	lab_stall(&lab);
 	err = poll_events(rb);
-	/* no new records or counts from here on: the numbers below are final */
+	/* detach, then wait out the runs in flight: no new records or counts
+	 * from here on, so the numbers below are final */
 	execsnoop_bpf__detach(skel);
+	lab_wait_for_running_programs();
 	if (!err)
 		err = drain_events(rb);
 	lab_summary("received=%llu dropped=%llu discarded=%llu", received,
@@ -174,6 +177,6 @@ int main(int argc, char **argv)
 out:
 	ring_buffer__free(rb);
 	execsnoop_bpf__destroy(skel);
-	lab_end(&lab);
+	lab_end_command(&lab);
 	return err ? 1 : 0;
 }

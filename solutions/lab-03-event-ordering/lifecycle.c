@@ -391,7 +391,8 @@ int main(int argc, char **argv)
 	int err = -1;
 
 	lab_parse_args(&lab, "lab-03", &argp, argc, argv);
-	if (lab_preflight(&lab, LAB_NEED_PERFBUF | LAB_NEED_RINGBUF) || lab_spawn(&lab))
+	lab_install_signal_handlers();
+	if (lab_preflight(&lab, LAB_NEED_PERFBUF | LAB_NEED_RINGBUF | LAB_NEED_RUN_ON_CPU) || lab_fork_held_command(&lab))
 		goto out;
 
 	skel = lifecycle_bpf__open();
@@ -414,13 +415,15 @@ int main(int argc, char **argv)
 
 	err = open_buffer(skel, &buffer);
 	if (!err)
-		err = lab_go(&lab, skel->obj, "fork, exec and exit");
+		err = lab_seed_ready_release(&lab, skel->obj, "fork, exec and exit");
 	if (err)
 		goto out;
 	lab_stall(&lab);
 	err = poll_events(&buffer);
-	/* no new records from here on, so the drain leaves the counts final */
+	/* detach, then wait out the runs in flight: no new records from here
+	 * on, so the drain leaves the counts final */
 	lifecycle_bpf__detach(skel);
+	lab_wait_for_running_programs();
 	if (!err)
 		err = drain_events(skel, &buffer);
 	lab_summary("received=%llu lost=%llu out_of_order=%llu late=%llu", received,
@@ -430,6 +433,6 @@ out:
 	ring_buffer__free(buffer.ring);
 	lifecycle_bpf__destroy(skel);
 	free(heap);
-	lab_end(&lab);
+	lab_end_command(&lab);
 	return err ? 1 : 0;
 }

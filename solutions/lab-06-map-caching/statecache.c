@@ -575,8 +575,9 @@ static int cmd_run(int argc, char **argv)
 	int err = -1;
 
 	lab_parse_args(&lab, "lab-06", &run_argp, argc, argv);
+	lab_install_signal_handlers();
 	if (lab_preflight(&lab, LAB_NEED_BPFFS | LAB_NEED_LRU) || claim_pin_dir() ||
-	    lab_spawn(&lab))
+	    lab_fork_held_command(&lab))
 		goto out;
 
 	skel = statecache_bpf__open();
@@ -614,13 +615,15 @@ static int cmd_run(int argc, char **argv)
 		lab_bpf_error(err, "cannot attach the BPF programs");
 		goto out;
 	}
-	err = lab_go(&lab, skel->obj, empty_program ? "nothing (--empty)" : "syscalls and lifecycles");
+	err = lab_seed_ready_release(&lab, skel->obj, empty_program ? "nothing (--empty)" : "syscalls and lifecycles");
 	if (err)
 		goto out;
 	lab_stall(&lab); /* with --stall-ms: there is no consumer to stall, and nothing is lost */
 	err = watch(skel);
-	/* from here on the maps do not change, so the report is exact */
+	/* detach, then wait out the runs in flight: from here on the maps do
+	 * not change, so the report is exact */
 	statecache_bpf__detach(skel);
+	lab_wait_for_running_programs();
 	if (!err)
 		err = report(skel);
 out:
@@ -628,7 +631,7 @@ out:
 		unpin_maps(skel);
 	release_pin_dir();
 	statecache_bpf__destroy(skel);
-	lab_end(&lab);
+	lab_end_command(&lab);
 	return err ? 1 : 0;
 }
 

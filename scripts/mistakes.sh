@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The catalogue of known mistakes: plausible wrong answers a student writes,
+# each a small change to the reference, kept as checks/mistakes/lab-NN/NAME.patch.
+# A mistake's file starts with a header, then a unified diff made from inside
+# the lab's folder (diff -ru a/ b/, applied with patch -p1):
+#
+#   Mistake: lost = count instead of lost += count in the loss callback
+#   Task: 01.3
+#   Tests: lost records
+#   ---
+#   --- a/execsnoop.c
+#   +++ b/execsnoop.c
+#   @@ ...
+#
+# Task: the TODO the mistake lives in; the checker's failure output must name
+# it. Tests: a regex (bats --filter) picking the tests that should catch it,
+# so make test runs only those; MISTAKES_FULL=1 runs the whole checker on
+# every mistake instead (the instructors' exhaustive run). A mistake that only
+# a timing assertion could catch says so instead of Tests:
+#   Uncatchable: <why>
+# and is listed, not run, and not counted.
+#
+#   scripts/mistakes.sh NN    one line per mistake: "ok ...", "FAIL ..." or "note ..."
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+. scripts/trees.sh
+nn=$1
+lab=$(ls -d solutions/lab-"$nn"-* | head -n 1)
+name=$(basename "$lab")
+status=0
+
+header() { sed -n "s/^$1: *//p;/^---$/q" "$2" | head -n 1; }
+
+# prepare FILE: the tree for it, built; prints the tree's name, or fails.
+prepare() {
+	local tree=mistake-$nn-$(basename "$1" .patch) dir
+	dir=$(variant_dir "$tree" "$name")
+	cp -r "$lab"/. "$dir"/
+	if ! patch -s -p1 -d "$dir" --no-backup-if-mismatch < "$1" > "$dir/patch.log" 2>&1; then
+		echo "FAIL lab $nn: mistake $(basename "$1" .patch) no longer applies to $lab (see $dir/patch.log)"
+		return 1
+	fi
+	build_variant "$dir" || { echo "FAIL lab $nn: mistake $(basename "$1" .patch) does not build (see $dir/build.log)"; return 1; }
+}
+
+# Build every mistake first, two at a time: builds use the CPUs, checkers the lock.
+shopt -s nullglob
+mistakes=(checks/mistakes/lab-"$nn"/*.patch)
+runnable=()
+for m in "${mistakes[@]}"; do
+	why=$(header Uncatchable "$m")
+	if [ -n "$why" ]; then
+		echo "note lab $nn: mistake $(basename "$m" .patch) is not catchable without timing: $why"
+		continue
+	fi
+	runnable+=("$m")
+done
+export -f prepare variant_dir build_variant
+export nn lab name ROOT
+built=$(printf '%s\n' "${runnable[@]}" | xargs -r -P 2 -I{} bash -c 'prepare "$1" && echo "built $1"' _ {})
+grep -v '^built ' <<< "$built" | grep . && status=1
+
+for m in "${runnable[@]}"; do
+	grep -qxF "built $m" <<< "$built" || continue
+	mistake=$(basename "$m" .patch)
+	tree=mistake-$nn-$mistake
+	task=$(header Task "$m")
+	tests=$(header Tests "$m")
+	[ -n "${MISTAKES_FULL:-}" ] && tests=
+	tap=$(LAB_TREE=$tree timeout -k 10 900 bats --tap ${tests:+--filter "$tests"} "checks/lab-$nn.bats" 2>&1)
+	caught=$(grep '^not ok ' <<< "$tap" | head -n 1 | sed 's/^not ok [0-9]* //')
+	if [ -z "$caught" ]; then
+		echo "FAIL lab $nn: mistake $mistake ($(header Mistake "$m")) is not caught${tests:+ by the tests matching '$tests'}"
+		status=1
+	elif [ -n "$task" ] && ! grep -q "TODO($task)" <<< "$tap"; then
+		echo "FAIL lab $nn: mistake $mistake is caught by: $caught, but no hint names TODO($task)"
+		status=1
+	else
+		echo "ok lab $nn: mistake $mistake caught by: $caught"
+	fi
+	drop_variant "$tree"
+done
+exit $status
