@@ -1,27 +1,33 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Lab 01, kernel side: one record per execve() of a traced process, sent to
- * user space through a perf buffer. */
+/* Lab 01, kernel side: one record per execve() attempt of a traced process,
+ * sent to user space through a perf buffer. */
 #include "lab.bpf.h"
 #include "execsnoop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* TODO(01.1): declare `events`, a BPF_MAP_TYPE_PERF_EVENT_ARRAY. It holds one
- * perf event (one ring) per CPU, indexed by CPU number: key and value are
- * both 4 bytes (a CPU index and a perf event fd). Leave max_entries out:
- * libbpf sizes the map to the number of CPUs. */
+#define ENOSPC 28 /* from errno.h, which BPF programs cannot include */
+
+/* Records bpf_perf_event_output() could not hand over for any reason other
+ * than a full ring (-ENOSPC: the kernel counts those itself, as lost). A
+ * __u64, as user space reads it too: skel->bss->dropped. */
+__u64 dropped = 0;
+
+/* TODO(01.1): declare `events`, a BPF_MAP_TYPE_PERF_EVENT_ARRAY with 4-byte
+ * keys and values and no max_entries. README task 1. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY); /* a placeholder so the lab builds */
+	__uint(type, BPF_MAP_TYPE_ARRAY); /* stands in for `events` until task 1 */
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(u32));
 	__uint(value_size, sizeof(u32));
 } events SEC(".maps");
 /* END TODO(01.1) */
 
-/* Never attached: user space runs it once on each CPU at the end
- * (lab_perf_flush_lost in common/system.c, through BPF_PROG_TEST_RUN). Each
- * run writes one flush marker; room for it is what makes the kernel write
- * the lost-sample record that CPU still owes. */
+/* Never attached: user space runs it once on each CPU after the final
+ * consume (lab_perf_flush_lost() in common/system.c, through
+ * BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU). The marker it writes finds
+ * room in the drained ring, and with it the kernel writes the lost-sample
+ * record that CPU still owes. handle_record() skips the markers. */
 SEC("raw_tp")
 int lab_perf_flush(void *ctx)
 {
@@ -31,6 +37,7 @@ int lab_perf_flush(void *ctx)
 	return 0;
 }
 
+/* Every execve() attempt, successful or not, at syscall entry. */
 SEC("tp/syscalls/sys_enter_execve")
 int handle_execve(struct trace_event_raw_sys_enter *ctx)
 {
@@ -43,14 +50,13 @@ int handle_execve(struct trace_event_raw_sys_enter *ctx)
 	e.pid = pid_tgid >> 32;
 	e.tid = (u32)pid_tgid;
 	bpf_get_current_comm(&e.comm, sizeof(e.comm));
-	/* args[0] is execve()'s filename, a pointer into the caller's memory */
+	/* args[0] is execve()'s filename, a pointer into the caller's memory:
+	 * the read can fail (e.filename stays empty) */
 	bpf_core_read_user_str(&e.filename, sizeof(e.filename), (const char *)ctx->args[0]);
 
-	/* TODO(01.2): send `e` to user space with bpf_perf_event_output(). Pass
-	 * BPF_F_CURRENT_CPU as the index: the record goes into the ring of the
-	 * CPU this program runs on, so CPUs never contend for one buffer. The
-	 * call copies `e`; when that ring is full it returns -ENOSPC and the
-	 * kernel counts the sample as lost. */
+	/* TODO(01.2): send `e` with bpf_perf_event_output(..., BPF_F_CURRENT_CPU, ...);
+	 * count a failure other than -ENOSPC in `dropped` (__sync_fetch_and_add).
+	 * README task 2. */
 
 	/* END TODO(01.2) */
 	return 0;

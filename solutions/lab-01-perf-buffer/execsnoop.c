@@ -1,77 +1,51 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Lab 01, user side: read execve() records from the per-CPU perf buffer. */
+/* Lab 01, user side: read execve() records from the per-CPU perf buffer.
+ * Options and printing are in support.c. */
 #include <errno.h>
+#include <string.h>
 
 #include "lab.h"
 #include "execsnoop.h"
 #include "execsnoop.skel.h"
+#include "support.h"
 
 static struct lab lab;
-static unsigned int pages = 64;           /* per-CPU ring size, in pages */
+static const struct options *opts;
 static unsigned long long received, lost;
 
-static const struct argp_option options[] = {
-	{ "pages", 'P', "N", 0, "pages per CPU in the perf buffer, a power of two (default 64)", 0 },
-	{ 0 },
-};
-
-static error_t parse_arg(int key, char *arg, struct argp_state *state)
+/* perf_buffer__poll() and __consume() call this once per sample, on our
+ * thread. `data` sits at an address that is 4 mod 8, `size` is padded. */
+static void handle_record(void *ctx, int cpu, void *data, __u32 size)
 {
-	if (key != 'P')
-		return ARGP_ERR_UNKNOWN;
-	pages = lab_parse_pages(state, arg);
-	return 0;
-}
+	/* TODO(01.7): skip flush markers; check `size`, memcpy the sample into an
+	 * aligned struct event; count it in `received`; print it. README task 7. */
+	struct event e;
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_arg,
-	.doc = "Lab 01: trace execve() through a perf buffer.",
-};
-
-static void print_event(const struct event *e)
-{
-	printf("execve pid=%d tid=%d comm=", e->pid, e->tid);
-	lab_put_quoted(stdout, e->comm, sizeof(e->comm));
-	fputs(" file=", stdout);
-	lab_put_quoted(stdout, e->filename, sizeof(e->filename));
-	putchar('\n');
-}
-
-/* perf_buffer__poll() and __consume() call this once per sample, on our thread. */
-static void handle_event(void *ctx, int cpu, void *data, __u32 size)
-{
-	(void)ctx;
-	(void)cpu;
-	if (lab_is_flush_marker(data, size))
+	if (lab_is_flush_marker(data, size) || size < sizeof(e))
 		return;
+	memcpy(&e, data, sizeof(e));
 	received++;
 	if (!lab.opt.quiet)
-		print_event(data);
+		print_event(&e);
+	/* END TODO(01.7) */
 }
 
 /* ... and this once per PERF_RECORD_LOST record the kernel wrote. */
 static void handle_lost(void *ctx, int cpu, __u64 count)
 {
-	(void)ctx;
-	(void)cpu;
-	/* TODO(01.3): `count` samples did not fit in this CPU's ring. Add them
-	 * to `lost`, the summary's exact loss counter. */
+	/* TODO(01.3): add this record's `count` to `lost`. README task 3. */
 	lost += count;
 	/* END TODO(01.3) */
 }
 
 static struct perf_buffer *open_buffer(struct execsnoop_bpf *skel)
 {
-	struct perf_buffer *pb;
+	struct perf_buffer *pb = NULL;
 
-	/* TODO(01.4): open the perf buffer with perf_buffer__new(): the fd of
-	 * skel->maps.events, `pages` pages per CPU, handle_event for samples,
-	 * handle_lost for lost records. libbpf opens one perf event per CPU,
-	 * mmaps its ring, stores its fd in the map at that CPU's index, and
-	 * adds it to an epoll set. Say why (lab_error_errno) if it fails. */
-	pb = perf_buffer__new(bpf_map__fd(skel->maps.events), pages, handle_event, handle_lost,
-			      NULL, NULL);
+	/* TODO(01.4): perf_buffer__new() on skel->maps.events' fd, opts->pages,
+	 * handle_record, handle_lost; lab_error_errno() if NULL. README task 4. */
+	pb = perf_buffer__new(bpf_map__fd(skel->maps.events), opts->pages, handle_record,
+			      handle_lost, NULL, NULL);
 	if (!pb)
 		lab_error_errno(errno, "cannot open the perf buffer");
 	/* END TODO(01.4) */
@@ -80,10 +54,8 @@ static struct perf_buffer *open_buffer(struct execsnoop_bpf *skel)
 
 static int poll_events(struct perf_buffer *pb)
 {
-	/* TODO(01.5): until lab_should_stop(&lab) says stop, wait for records
-	 * with perf_buffer__poll(pb, LAB_POLL_MS). It returns how many records
-	 * it handled, or a negative error; -EINTR only means a signal arrived
-	 * (Ctrl-C, or the command's end) and is not an error. */
+	/* TODO(01.5): perf_buffer__poll(pb, LAB_POLL_MS) until lab_should_stop();
+	 * -EINTR is not an error. README task 5. */
 	while (!lab_should_stop(&lab)) {
 		int err = perf_buffer__poll(pb, LAB_POLL_MS);
 
@@ -92,26 +64,22 @@ static int poll_events(struct perf_buffer *pb)
 			return err;
 		}
 	}
-	/* END TODO(01.5) */
 	return 0;
+	/* END TODO(01.5) */
 }
 
 static int drain_events(struct execsnoop_bpf *skel, struct perf_buffer *pb)
 {
-	int err;
+	/* TODO(01.6): perf_buffer__consume(), lab_perf_flush_lost() with the
+	 * program lab_perf_flush, perf_buffer__consume() again. README task 6. */
+	int err = perf_buffer__consume(pb);
 
-	/* TODO(01.6): the final drain. perf_buffer__consume(pb) reads what is
-	 * still in the rings. The kernel writes a lost record only when room
-	 * returns, so lab_perf_flush_lost(skel->progs.lab_perf_flush) then makes
-	 * it write the ones it still owes, and a second perf_buffer__consume()
-	 * reads them. */
-	err = perf_buffer__consume(pb);
 	if (!err)
 		err = lab_perf_flush_lost(skel->progs.lab_perf_flush);
 	if (!err)
 		err = perf_buffer__consume(pb);
-	/* END TODO(01.6) */
 	return err;
+	/* END TODO(01.6) */
 }
 
 int main(int argc, char **argv)
@@ -120,11 +88,11 @@ int main(int argc, char **argv)
 	struct perf_buffer *pb = NULL;
 	int err = -1;
 
-	lab_parse_args(&lab, "lab-01", &argp, argc, argv);
+	opts = parse_options(&lab, argc, argv);
 	lab_install_signal_handlers();
-	if (lab_preflight(&lab, LAB_NEED_PERFBUF | LAB_NEED_RUN_ON_CPU) || lab_fork_held_command(&lab))
+	if (lab_preflight(&lab, LAB_NEED_TP_BTF | LAB_NEED_PERFBUF | LAB_NEED_RUN_ON_CPU) ||
+	    lab_fork_held_command(&lab))
 		goto out;
-
 	skel = execsnoop_bpf__open();
 	if (!skel) {
 		lab_bpf_error(errno, "cannot open the BPF object");
@@ -138,25 +106,26 @@ int main(int argc, char **argv)
 		lab_bpf_error(err, "cannot load the BPF programs");
 		goto out;
 	}
+	/* the rings first, so that no event comes before its ring */
+	pb = open_buffer(skel);
+	err = pb ? apply_empty_slot(skel->maps.events) : -1;
+	if (err)
+		goto out;
 	err = execsnoop_bpf__attach(skel);
 	if (err) {
 		lab_bpf_error(err, "cannot attach the BPF programs");
 		goto out;
 	}
-
-	pb = open_buffer(skel);
-	err = pb ? lab_seed_ready_release(&lab, skel->obj, "execve") : -1;
+	err = lab_seed_ready_release(&lab, skel->obj, "execve");
 	if (err)
 		goto out;
 	lab_stall(&lab);
 	err = poll_events(pb);
-	/* detach, then wait out the runs in flight: no new records from here
-	 * on, so the drain leaves the counts final */
-	execsnoop_bpf__detach(skel);
-	lab_wait_for_running_programs();
+	execsnoop_bpf__detach(skel);        /* no new run after this, */
+	lab_wait_for_running_programs();    /* nor a run still in flight */
 	if (!err)
 		err = drain_events(skel, pb);
-	lab_summary("received=%llu lost=%llu", received, lost);
+	lab_summary("received=%llu lost=%llu dropped=%llu", received, lost, skel->bss->dropped);
 out:
 	perf_buffer__free(pb);
 	execsnoop_bpf__destroy(skel);
