@@ -6,13 +6,14 @@
 #   UBSAN=1                               check the UndefinedBehaviorSanitizer build
 #   LAB_TIMEOUT=60                        seconds any one lab run may take
 #
-# Conventions the checkers keep (DESIGN.md): no sleeping to wait for a
+# Conventions the checkers keep (CONTRIBUTING.md): no sleeping to wait for a
 # tracer (start_lab returns on the ready line; -- COMMAND runs to the end),
 # every lab run under timeout, counts and identities rather than times, and
 # after each test no BPF object that the test created is left.
 
 bats_load_library bats-support
 bats_load_library bats-assert
+. "$BATS_TEST_DIRNAME/lock.bash"
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 LAB_TREE=${LAB_TREE:-labs}
@@ -24,9 +25,16 @@ LAB_TIMEOUT=${LAB_TIMEOUT:-60}
 # ---- hooks -----------------------------------------------------------------
 
 lab_setup_file() {
-	local target
-	take_checker_lock
+	# build first, then wait for the lock: what is tested is what was there
+	# when the check was started, not an edit made while it waited. A build
+	# that failed runs no lab, so it needs no lock: its error shows at once.
+	lab_build
+	[ -e "$BATS_FILE_TMPDIR/build-failed" ] || take_checker_lock || return 1
 	mount_filesystems
+}
+
+lab_build() {
+	local target
 	case $LAB_TREE in
 	labs)      target=lab-$LAB ;;
 	solutions) target=solution-$LAB ;;
@@ -76,14 +84,12 @@ lab_builds() {
 	fi
 }
 
-# One checker at a time on a machine: each test checks that it left no BPF
-# object behind, which another checker running at the same moment would upset.
-# make test holds the lock itself and sets KEDL_LOCKED.
+# One checker at a time on a machine (checks/lock.bash): each test checks that
+# it left no BPF object behind, which another checker running at the same
+# moment would upset. While it waits, bats shows (fd 3) who holds the lock and
+# since when. make test and make grade hold the lock themselves (KEDL_LOCKED=1).
 take_checker_lock() {
-	[ -z "${KEDL_LOCKED:-}" ] || return 0
-	exec {LAB_LOCK_FD}> "${TMPDIR:-/tmp}/kedl-checkers.lock"
-	flock -w 3600 "$LAB_LOCK_FD"
-	export KEDL_LOCKED=1
+	KEDL_LOCK_MSG_FD=3 kedl_take_lock "lab-$LAB checker on $LAB_TREE/${TSAN:+ (TSAN)}${UBSAN:+ (UBSAN)}"
 }
 
 mount_filesystems() {

@@ -12,6 +12,8 @@
 #      a hint that names the mistake's TODO;
 #   5. every checker passes on the UndefinedBehaviorSanitizer build of
 #      solutions/ (UBSAN=1: misaligned reads and other UB abort the lab);
+#      the tooling works (checks/tooling.bats: the checkers' lock says who
+#      holds it, setup's package lists, bench's default tree, trigger -h);
 #   6. no BPF program, map, link or pin of the labs is left afterwards.
 # Ends with the line "N passed, N failed"; exits 1 if anything failed.
 #
@@ -27,10 +29,10 @@ fail() { printf 'FAIL  %s\n' "$*"; failed=$((failed + 1)); }
 
 labs=${LABS:-$(ls -d labs/lab-[0-9][0-9]-* | sed 's|labs/lab-\([0-9]*\)-.*|\1|')}
 
-# one checker run at a time on a machine (see take_checker_lock in checks/helpers.bash)
-exec {lock_fd}> "${TMPDIR:-/tmp}/kedl-checkers.lock"
-flock -w 3600 "$lock_fd"
-export KEDL_LOCKED=1
+# one checker run at a time on a machine (checks/lock.bash): make test is the
+# holder while it runs, and says whom it waits for
+. checks/lock.bash
+kedl_take_lock "make test${LABS:+ LABS=$LABS}" || exit 1
 bpf_snapshot() {
 	for kind in prog map link; do
 		bpftool "$kind" show 2>/dev/null | sed -n "s/^\([0-9]*\):.*/$kind \1/p"
@@ -122,6 +124,20 @@ for nn in $labs; do
 		grep -A 12 '^not ok ' <<< "$tap" | sed 's/^/      /' | head -n 40
 	fi
 done
+
+# ---- the tooling: lock, setup, bench, trigger (checks/tooling.bats) ------------------------
+echo "== tooling"
+tap=$(timeout -k 10 "$CHECKER_TIMEOUT" bats --tap checks/tooling.bats 2>&1)
+while IFS= read -r line; do
+	case $line in
+	"ok "*"# skip"*) fail "tooling: ${line#ok * } (a skip proves nothing)" ;;
+	"ok "*)          pass "tooling: $(sed 's/^ok [0-9]* //' <<< "$line")" ;;
+	"not ok "*)      fail "tooling: $(sed 's/^not ok [0-9]* //' <<< "$line")"; show=1; continue ;;
+	"#"*)            [ "${show:-0}" = 1 ] && printf '      %s\n' "$line"; continue ;;
+	esac
+	show=0
+done <<< "$tap"
+grep -q '^\(not \)\?ok ' <<< "$tap" || { echo "$tap" | tail -n 5; fail "tooling: checks/tooling.bats ran no test"; }
 
 # ---- 6. leaks ---------------------------------------------------------------------
 echo "== nothing left behind"
