@@ -6,7 +6,7 @@
  *   trigger [-t THREADS] getpgid N            N getpgid() syscalls over THREADS threads
  *   trigger [-P PROCS] lifecycle N [PATH]     N fork -> exec PATH -> exit lifecycles,
  *                                             each child on another CPU than its parent
- *   -c CPU   run everything on CPU           -q  no report
+ *   -c CPU   run everything on CPU           -q  no report    -h  usage
  *
  * The report goes to stderr, one line, so it never mixes with a tracer's
  * event lines on stdout:
@@ -47,13 +47,21 @@ struct worker {
 	pthread_t thread;
 };
 
+/* -h: the usage on stdout, exit 0; a bad usage: on stderr, exit 2 */
+static void usage_to(FILE *out, int status)
+{
+	fputs("usage: trigger [-P PROCS] exec N PATH [ARGS...]  exec PATH N times, PROCS at once\n"
+	      "       trigger [-t THREADS] getpgid N            N getpgid() syscalls over THREADS threads\n"
+	      "       trigger [-P PROCS] lifecycle N [PATH]     N fork -> exec PATH (/bin/true) -> exit\n"
+	      "options: -c CPU  run on CPU only;  -q  no report;  -h  this help\n"
+	      "report (stderr): trigger: mode=M produced=N failed=N elapsed_ns=N\n"
+	      "exit status: 0 if every operation succeeded, 1 if one failed, 2 on bad usage\n", out);
+	exit(status);
+}
+
 static void usage(void)
 {
-	fputs("usage: trigger [-P PROCS] exec N PATH [ARGS...]\n"
-	      "       trigger [-t THREADS] getpgid N\n"
-	      "       trigger [-P PROCS] lifecycle N [PATH]\n"
-	      "options: -c CPU  run on CPU only;  -q  no report\n", stderr);
-	exit(2);
+	usage_to(stderr, 2);
 }
 
 static void pin_to_cpu(int cpu)
@@ -163,8 +171,13 @@ int main(int argc, char **argv)
 	bool quiet = false;
 	long long start;
 
-	while ((opt = getopt(argc, argv, "+P:t:c:q")) != -1) {
+	if (argc > 1 && !strcmp(argv[1], "--help"))
+		usage_to(stdout, 0);
+	while ((opt = getopt(argc, argv, "+P:t:c:qh")) != -1) {
 		switch (opt) {
+		case 'h':
+			usage_to(stdout, 0);
+			break;
 		case 'P':
 		case 't':
 			nworkers = atoi(optarg);
