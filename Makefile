@@ -19,7 +19,9 @@ help:
 	@echo 'make grade        one row per lab: tests passed on your work'
 	@echo 'make diff-NN      what a student writes in lab NN (diff -ru lab solution)'
 	@echo 'make test         prove every checker: passes on solutions/, fails on labs/'
-	@echo 'make bench        run the labs'"'"' benchmarks (bench-NN for one)'
+	@echo 'make bench-NN     build lab-NN and solution-NN, run the lab'"'"'s benchmark on your build'
+	@echo '                  beside the reference'"'"'s row (LAB_TREE=solutions: the reference alone)'
+	@echo 'make bench        every lab'"'"'s benchmark'
 	@echo 'make all | clean  build everything | remove build/'
 	@echo 'Labs: $(LAB_IDS)'
 
@@ -40,6 +42,9 @@ lab-%: $(PREREQS)
 solution-%: $(PREREQS)
 	+@$(call build_lab,$(call lab_dir,solutions,$*),solution-$*)
 
+# The checker builds first, then waits for the machine-wide checkers' lock
+# (checks/lock.bash), saying who holds it: what it tests is what was there
+# when it was started.
 check-%:
 	@LAB_TREE=$(LAB_TREE) bats checks/lab-$*.bats
 diff-%:
@@ -49,9 +54,13 @@ grade:
 	@scripts/grade.sh
 test:
 	@scripts/selftest.sh
+# A lab's benchmark (solutions/lab-NN-*/bench.sh) measures build/$LAB_TREE/lab-NN,
+# the student's build by default, and prints the reference's row beside it.
 bench: $(addprefix bench-,$(LAB_IDS))
-bench-%: solution-%
-	@if [ -x $(call lab_dir,solutions,$*)/bench.sh ]; then $(call lab_dir,solutions,$*)/bench.sh; else echo "lab $*: no benchmark"; fi
+bench-%: lab-% solution-%
+	@if [ -x $(call lab_dir,solutions,$*)/bench.sh ]; then \
+		LAB_TREE=$(LAB_TREE) $(call lab_dir,solutions,$*)/bench.sh; \
+	else echo "lab $*: no benchmark"; fi
 
 clean:
 	rm -rf build $(VMLINUX_H)
