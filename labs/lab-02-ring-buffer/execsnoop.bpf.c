@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Lab 02, kernel side: one record per execve() of a traced process, reserved
- * in the BPF ring buffer, filled in place, then submitted or discarded. */
+/* Lab 02, kernel side: one record per execve() attempt of a traced process,
+ * reserved in the BPF ring buffer, filled in place, then submitted or
+ * discarded. */
 #include "lab.bpf.h"
 #include "execsnoop.h"
 
@@ -12,13 +13,12 @@ const volatile __u32 prefix_len = 0;
 
 /* Exact counters, read by user space once the programs are detached. */
 __u64 dropped = 0;   /* no room in the ring: bpf_ringbuf_reserve() failed */
-__u64 discarded = 0; /* reserved and filled, then thrown away by the filter */
+__u64 discarded = 0; /* reserved and filled, then given back by the filter */
 
-/* TODO(02.1): declare `events`, a BPF_MAP_TYPE_RINGBUF. There is no key or
- * value: the ring is a byte buffer shared by every CPU. Leave max_entries
- * out: user space sets the size (in bytes) before load, from --ring-size. */
+/* TODO(02.1): declare `events`, a BPF_MAP_TYPE_RINGBUF, with no size:
+ * user space sets it. README task 1. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY); /* a placeholder so the lab builds */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(u32));
 	__uint(value_size, sizeof(u32));
@@ -33,6 +33,15 @@ static __always_inline bool has_prefix(const char *s)
 	return true;
 }
 
+/* Room for one record in `events`, or NULL when the ring is full. */
+static __always_inline struct event *reserve_record(void)
+{
+	/* TODO(02.2): bpf_ringbuf_reserve() one struct event; on NULL add 1 to
+	 * `dropped` with __sync_fetch_and_add(). README task 2. */
+	return NULL;
+	/* END TODO(02.2) */
+}
+
 SEC("tp/syscalls/sys_enter_execve")
 int handle_execve(struct trace_event_raw_sys_enter *ctx)
 {
@@ -40,32 +49,20 @@ int handle_execve(struct trace_event_raw_sys_enter *ctx)
 
 	if (!lab_traced())
 		return 0;
+	e = reserve_record();
+	if (!e)
+		return 0; /* before any work: nothing to fill, nothing to give back */
 
-	/* TODO(02.2): reserve room for one record with bpf_ringbuf_reserve(&events,
-	 * sizeof(*e), 0). It returns NULL when the ring has no room left: count
-	 * that in `dropped` (with __sync_fetch_and_add: programs run on all CPUs
-	 * at once) and return, before doing any work. */
-	return 0; /* nothing is reserved yet */
-	/* END TODO(02.2) */
-
-	/* TODO(02.3): fill the record in place: pid (upper half of
-	 * bpf_get_current_pid_tgid()), tid (lower half), comm, and the filename
-	 * read with bpf_core_read_user_str() straight into e->filename, from
-	 * ctx->args[0]. The reserved memory is not zeroed: write every field. */
-
+	/* TODO(02.3): fill every field of *e in place: pid, tid, comm, and the
+	 * filename from user memory at ctx->args[0]. README task 3. */
 	/* END TODO(02.3) */
 
-	/* TODO(02.4): the filter, which needs the filename, so only now: when
-	 * !has_prefix(e->filename), give the record back with
-	 * bpf_ringbuf_discard(e, 0), count it in `discarded`, and return. */
-	(void)has_prefix;
-
+	/* TODO(02.4): a filename without the prefix: bpf_ringbuf_discard() the
+	 * record, add 1 to `discarded`, return. README task 4. */
 	/* END TODO(02.4) */
 
-	/* TODO(02.5): publish the record with bpf_ringbuf_submit(e, 0). Every
-	 * reserved record must be submitted or discarded: the verifier rejects a
-	 * program with a path that does neither. */
-	bpf_ringbuf_discard(e, 0); /* a placeholder: nothing is published */
+	/* TODO(02.5): publish the record with bpf_ringbuf_submit().
+	 * README task 5. */
 	/* END TODO(02.5) */
 	return 0;
 }
