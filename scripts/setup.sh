@@ -149,7 +149,8 @@ map_available() { # from bpftool's probe, run once
 # compiler: "gcc 12.2.0" or "clang 14.0.6", the compiler behind cc
 compiler() {
 	local v
-	v=$(cc --version 2>/dev/null | head -n 1) || return 1
+	command -v cc > /dev/null || return 1
+	v=$(cc --version 2>/dev/null | head -n 1)
 	case $v in
 	*clang*) echo "clang $(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<< "$v" | head -n 1)" ;;
 	*)       echo "gcc $(cc -dumpfullversion 2>/dev/null || cc -dumpversion)" ;;
