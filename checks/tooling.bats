@@ -166,6 +166,25 @@ os_release_file() {
 	done
 }
 
+@test "make setup names each package it cannot install, and installs the others" {
+	local bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+	# an apt-get that refuses any batch holding an unknown name, as the real one does
+	printf '#!/bin/sh\necho "$*" >> "%s"\nfor a; do case $a in kedl-*) exit 100;; esac; done\nexit 0\n' \
+		"$BATS_TEST_TMPDIR/apt.calls" > "$bin/apt-get"
+	printf '#!/bin/sh\nexit 1\n' > "$bin/dpkg-query" # nothing is installed
+	chmod +x "$bin/apt-get" "$bin/dpkg-query"
+	run env PATH="$bin:$PATH" bash -c '. "$1/scripts/setup.sh"
+		COMMON_PACKAGES="gcc kedl-no-such-package procps"; install_packages' setup "$ROOT"
+	[[ $output == *"could not install: kedl-no-such-package "* ]] ||
+		fail_with "setup: apt-get could not install: kedl-no-such-package" "$output"
+	[[ $output != *"could not install:"*gcc* && $output != *"could not install:"*procps* ]] ||
+		fail_with "only the unknown package named" "$output"
+	grep -qx 'install -y -qq --no-install-recommends gcc' "$BATS_TEST_TMPDIR/apt.calls" &&
+		grep -qx 'install -y -qq --no-install-recommends procps' "$BATS_TEST_TMPDIR/apt.calls" ||
+		fail_with "gcc and procps installed one by one after the batch failed" "$(cat "$BATS_TEST_TMPDIR/apt.calls")"
+}
+
 @test "make doctor names the compiler behind cc and checks -fsanitize=thread and -fsanitize=undefined" {
 	run "$ROOT/scripts/setup.sh" --doctor
 	grep -qE '^  cc +(gcc|clang) [0-9]+\.[0-9]+' <<< "$output" || fail_with "a row 'cc  gcc N.N' or 'cc  clang N.N'" "$output"

@@ -225,25 +225,30 @@ readiness() {
 	else row packages "missing: $missing" "FIX:make setup"; fi
 }
 
-case ${1:-} in
---packages)
-	packages_for "${2:-}"
-	exit 0 ;;
---doctor)
-	;;
-"")
-	if [ "$(id -u)" != 0 ]; then
-		echo "make setup needs root (it installs packages and mounts filesystems): sudo make setup"
-		exit 1
-	fi
-	supported || echo "setup: $(os_release) is not one of Debian 12, 13, Ubuntu 22.04, 24.04: trying Debian's package names"
-	install_packages
-	link_bpftool
-	mount_filesystems ;;
-*)
-	echo "usage: scripts/setup.sh [--doctor | --packages [OS_RELEASE]]" >&2
-	exit 2 ;;
-esac
-readiness
-[ "$bad" = 0 ] || { echo "not ready: fix what is MISSING above"; exit 1; }
-echo "ready: try make lab-01"
+main() {
+	case ${1:-} in
+	--packages)
+		packages_for "${2:-}"
+		exit 0 ;;
+	--doctor)
+		;;
+	"")
+		if [ "$(id -u)" != 0 ]; then
+			echo "make setup needs root (it installs packages and mounts filesystems): sudo make setup"
+			exit 1
+		fi
+		supported || echo "setup: $(os_release) is not one of Debian 12, 13, Ubuntu 22.04, 24.04: trying Debian's package names"
+		install_packages
+		link_bpftool
+		mount_filesystems ;;
+	*)
+		echo "usage: scripts/setup.sh [--doctor | --packages [OS_RELEASE]]" >&2
+		exit 2 ;;
+	esac
+	readiness
+	[ "$bad" = 0 ] || { echo "not ready: fix what is MISSING above"; exit 1; }
+	echo "ready: try make lab-01"
+}
+
+# sourced (checks/tooling.bats): the functions only
+[ "${BASH_SOURCE[0]}" != "$0" ] || main "$@"
