@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 GRADE_TIMEOUT=${GRADE_TIMEOUT:-900}
 
 dirs=(labs/lab-[0-9][0-9]-*)
-echo "building: ${dirs[*]}" >&2
+echo "make grade: building the ${#dirs[@]} labs, then running their checkers" >&2
 for dir in "${dirs[@]}"; do
 	# a lab that does not build is reported by its checker's first test
 	make -s "lab-$(basename "$dir" | cut -d- -f2)" > /dev/null 2>&1
