@@ -23,7 +23,7 @@ HINT_BPF="TODO(05.2): count every call in produced and every failed reserve in d
 HINT_QUEUE="TODO(05.3) queue_push and TODO(05.4) queue_pop"
 HINT_END="TODO(05.8): drain the ring, then close the queue, then join the workers"
 # a run that had to be stopped: where a wait that never ends comes from
-HINT_HANG="does the reader wait for room that never comes (queue_pop signals not_full: TODO(05.4); queue_push waits on not_full: TODO(05.3)), are held workers released once the command is over (TODO(05.5)), does the poll end at a stop (TODO(05.7)), and are the workers woken to leave ($HINT_END)?"
+HINT_HANG="does the reader wait for room that never comes (queue_pop signals not_full: TODO(05.4); queue_push waits on not_full: TODO(05.3)), does --on-full drop push without waiting, and are held workers released once the command is over (TODO(05.5)), does the poll end at a stop (TODO(05.7)), and are the workers woken to leave ($HINT_END)?"
 
 # run_to_end HINT ARGS...: run the lab to its end, like run_lab; a run that
 # timeout(1) had to stop (124: it ended on the SIGTERM, 137: it did not and
@@ -126,6 +126,27 @@ expect_record_lines_well_formed() {
 	[ "$processed" -gt 0 ] || flunk "processed > 0" "processed=$processed" "$HINT_QUEUE; TODO(05.5) offer()"
 	[ "$max_queue_depth" -le 32 ] || flunk "max_queue_depth <= 32" "$max_queue_depth" "the queue is bounded: TODO(05.3)"
 	expect_eq "record lines printed with -q" 0 "$(count_lines .)" "-q prints the summary only"
+}
+
+@test "records are processed while the command still runs: a push wakes a sleeping worker" {
+	local fifo=$BATS_TEST_TMPDIR/go fd seen
+	mkfifo "$fifo"
+	exec {fd}<> "$fifo" # read-write: our word never waits for the reader
+	# the command makes 10 calls, then waits for the test's word: the workers
+	# (asleep on an empty queue at first) must have processed them by then
+	start_lab --workers 2 -- /bin/sh -c '"$0" getpgid 10 2>/dev/null; read go < "$1"' "$TRIGGER" "$fifo"
+	seen=$(wait_for_lines 10 '^record seq=')
+	echo go >&"$fd"
+	exec {fd}>&-
+	status=0
+	wait "$LAB_PID" || status=$?
+	wait "$LAB_ERR_CAT" 2>/dev/null || true
+	LAB_PID=
+	expect_eq "record lines printed while the command still ran" 10 "$seen" \
+		"queue_push() wakes a sleeping worker: pthread_cond_signal(&q->not_empty) (TODO(05.3)); queue_pop() sleeps only while the queue is empty (TODO(05.4))"
+	expect_eq "exit status" 0 "$status" "the lab's message is in its stderr, below"
+	expect_accounts
+	expect_eq "summary processed" 10 "$processed" "$HINT_QUEUE"
 }
 
 @test "offload, --on-full block: the same identity, and never a queue drop" {

@@ -108,8 +108,11 @@ void process_record(const struct record *r, unsigned int worker)
 		while (lab_now_ns() < until)
 			;
 	}
-	if (!the_lab->opt.quiet) /* one printf per line: stdio locks the stream per call */
-		printf("record seq=%llu pid=%d tid=%d worker=%u\n", r->seq, r->pid, r->tid, worker);
+	if (the_lab->opt.quiet)
+		return;
+	/* one printf per line (stdio locks the stream per call), and out at once */
+	printf("record seq=%llu pid=%d tid=%d worker=%u\n", r->seq, r->pid, r->tid, worker);
+	fflush(stdout);
 }
 
 bool stop_requested(const struct lab *lab)
