@@ -231,7 +231,9 @@ int main(int argc, char **argv)
 
 	parse_args(&lab, &opts, argc, argv);
 	lab_install_signal_handlers();
-	if (!choose_buffer(&r, &why) || lab_preflight(&lab, r.needs) || lab_fork_held_command(&lab))
+	/* can we trace at all; which buffer; what its path needs from the kernel */
+	if (lab_preflight(&lab, 0) || !choose_buffer(&r, &why) || lab_preflight(&lab, r.needs) ||
+	    lab_fork_held_command(&lab))
 		goto out;
 	skel = execsnoop_bpf__open();
 	if (!skel) {

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Lab 07, user side: one binary for every kernel. Before load it asks the
- * kernel for the BPF ring buffer; where there is none, it turns `events` into
- * a perf event array. One small reader interface reads either, so the rest
- * of the program never knows which it got. */
+/* Lab 07, user side: one binary for every kernel. The BPF ring buffer where
+ * the kernel has one, else `events` becomes a perf event array; one reader
+ * interface reads either, so the rest of the program never knows which. */
 #include <errno.h>
 #include <unistd.h>
 
@@ -18,9 +17,8 @@ static struct options opts = {
 };
 static unsigned long long received;
 
-/* The reader interface: configure() before load, open() after it, poll()
- * while tracing, consume() for the final drain, loss() what the kernel
- * reported lost, free() at the end. */
+/* The reader interface: configure() before load, open() after it, poll(),
+ * consume() (the final drain), loss() (what the kernel reported lost), free(). */
 struct reader {
 	const char *name;           /* the summary's buffer=: "ring" or "perf" */
 	const char *title;          /* for the ready line */
@@ -39,8 +37,6 @@ struct reader {
 	unsigned long memory;       /* bytes of data area the buffer mapped */
 	unsigned long long lost;    /* the perf path: PERF_RECORD_LOST counts */
 };
-
-/* ---- both paths --------------------------------------------------------- */
 
 /* The ring calls this once per record; the perf path once per sample. */
 static int handle_record(void *ctx, void *data, size_t size)
@@ -200,22 +196,34 @@ static const struct reader perf_reader = {
 /* ---- the choice, and the run ----------------------------------------------- */
 
 /* Before anything is loaded: the ring where the kernel has one. */
-static const struct reader *choose_buffer(const char **why)
+static bool choose_buffer(struct reader *r, const char **why)
 {
 	if (opts.buffer != BUFFER_AUTO) {
+		*r = opts.buffer == BUFFER_RING ? ring_reader : perf_reader;
 		*why = opts.buffer == BUFFER_RING ? "--buffer ring" : "--buffer perf";
-		return opts.buffer == BUFFER_RING ? &ring_reader : &perf_reader;
+		return true;
 	}
 	/* TODO(07.3): probe with libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL),
 	 * unless opts.assume_no_ringbuf answers "no" for it. README task 3. */
 	if (!opts.assume_no_ringbuf && libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1) {
+		*r = ring_reader;
 		*why = "the kernel has one";
-		return &ring_reader;
+	} else {
+		*r = perf_reader;
+		*why = opts.assume_no_ringbuf ? "no BPF ring buffer: --assume-no-ringbuf"
+					      : "no BPF ring buffer in this kernel";
 	}
-	*why = opts.assume_no_ringbuf ? "no BPF ring buffer: --assume-no-ringbuf"
-				      : "no BPF ring buffer in this kernel";
-	return &perf_reader;
+	return true;
 	/* END TODO(07.3) */
+}
+
+static int open_buffer(struct reader *r, struct execsnoop_bpf *skel)
+{
+	int err = r->open(r, skel);
+
+	if (err)
+		lab_error_errno(err, "cannot open %s", r->title);
+	return err;
 }
 
 static int poll_events(struct reader *r)
@@ -244,17 +252,15 @@ int main(int argc, char **argv)
 {
 	struct execsnoop_bpf *skel = NULL;
 	struct reader r = { 0 };
-	const struct reader *chosen;
 	const char *why = "";
 	int err = -1;
 
 	parse_args(&lab, &opts, argc, argv);
 	lab_install_signal_handlers();
-	chosen = choose_buffer(&why);
-	if (!chosen || lab_preflight(&lab, chosen->needs) || lab_fork_held_command(&lab))
+	/* can we trace at all; which buffer; what its path needs from the kernel */
+	if (lab_preflight(&lab, 0) || !choose_buffer(&r, &why) || lab_preflight(&lab, r.needs) ||
+	    lab_fork_held_command(&lab))
 		goto out;
-	r = *chosen;
-
 	skel = execsnoop_bpf__open();
 	if (!skel) {
 		lab_bpf_error(errno, "cannot open the BPF object");
@@ -272,10 +278,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* the buffer before the attach: no event precedes it */
-	err = r.open(&r, skel);
-	if (err)
-		lab_error_errno(err, "cannot open %s", r.title);
-	else if ((err = execsnoop_bpf__attach(skel)))
+	err = open_buffer(&r, skel);
+	if (!err && (err = execsnoop_bpf__attach(skel)))
 		lab_bpf_error(err, "cannot attach the BPF programs");
 	if (err || (err = lab_seed_ready_release(&lab, skel->obj, ready_what(r.title, why))))
 		goto out;
