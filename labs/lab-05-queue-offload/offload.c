@@ -1,41 +1,30 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Lab 05, user side: a reader that only moves records from the ring buffer
- * into a bounded queue, and worker threads that do the expensive part.
- *
- *   ring buffer ──► reader (main thread) ──► queue (--queue-size) ──► workers 1..W
- *                   handle_record(): copy,    bounded FIFO             process_record()
- *                   drop or wait when full
- *
+ * into a bounded queue, and worker threads that do the expensive part:
+ *   ring buffer ──► reader: handle_record() ──► queue ──► workers 1..W: process_record()
  * With --inline there is no queue: the reader processes each record itself.
- * Options, the busy work, the threads and the summary: support.c.
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "lab.h"
 #include "offload.h"
 #include "offload.skel.h"
 #include "support.h"
 
-/* handle_record()'s way to end a ring_buffer__poll() that records keep feeding */
-#define STOP_POLL (-ECANCELED)
+#define STOP_POLL (-ECANCELED) /* handle_record(): end a poll that records keep feeding */
 
 static struct lab lab;
 static const struct options *opts;
-
-/* The reader's counts (main thread only); `processed` gets the workers'
- * counts once they have been joined. */
+/* the reader's counts (main thread only), and the workers' once joined */
 static unsigned long long received, queue_drops, processed;
 static bool final_drain; /* drain_events() runs: take every record, stop for nothing */
 
-/*
- * A bounded FIFO of record copies: an array used as a ring, and one mutex
- * over all of it. Workers sleep on not_empty while there is nothing to take;
- * the reader sleeps on not_full while there is no room (--on-full block).
- */
-struct queue {
+/* A bounded FIFO of record copies: an array used as a ring, one mutex over
+ * all of it. Workers sleep on not_empty while there is nothing to take; the
+ * reader sleeps on not_full while there is no room (--on-full block). */
+static struct queue {
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty; /* a record arrived, or the queue was released or closed */
 	pthread_cond_t not_full;  /* a record left, or the queue was closed */
@@ -46,16 +35,12 @@ struct queue {
 	size_t max_count;         /* the largest count seen: max_queue_depth */
 	bool held;                /* --hold-workers: workers take nothing yet */
 	bool closed;              /* nothing is added any more */
-};
+} queue;
 
 enum push_result { PUSHED, FULL, CLOSED };
 
-static struct queue queue;
-
 static int queue_init(struct queue *q, size_t capacity, bool held)
 {
-	pthread_condattr_t attr;
-
 	q->slots = calloc(capacity, sizeof(*q->slots));
 	if (!q->slots) {
 		lab_error("cannot allocate a queue of %zu records", capacity);
@@ -64,20 +49,9 @@ static int queue_init(struct queue *q, size_t capacity, bool held)
 	q->capacity = capacity;
 	q->held = held;
 	pthread_mutex_init(&q->lock, NULL);
-	/* the wait for room has its deadline on the monotonic clock */
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->not_full, &attr);
-	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&q->not_empty, NULL);
+	cond_init_monotonic(&q->not_full); /* see deadline_after_ms() */
 	return 0;
-}
-
-static struct timespec deadline_after_ms(unsigned int ms)
-{
-	long long at = lab_now_ns() + ms * 1000000LL;
-
-	return (struct timespec){ .tv_sec = at / 1000000000LL, .tv_nsec = at % 1000000000LL };
 }
 
 /* Add a copy of *r at the tail; if the queue is full, wait up to wait_ms
@@ -105,7 +79,7 @@ static bool queue_pop(struct queue *q, struct record *r)
 	return took;
 }
 
-/* --hold-workers ends: wake every worker to look again. */
+/* --hold-workers ends: wake every worker to look again */
 static void queue_release(struct queue *q)
 {
 	pthread_mutex_lock(&q->lock);
@@ -114,18 +88,15 @@ static void queue_release(struct queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Nothing is added any more: every sleeper wakes to see it (broadcast). The
- * workers take what is left and leave, or, with discard, nothing is left:
- * returns how many records were thrown away. */
+/* Nothing is added any more; every sleeper wakes to see it. The workers take
+ * what is left, or with discard nothing is: returns how many were thrown away. */
 static size_t queue_close(struct queue *q, bool discard)
 {
-	size_t discarded = 0;
+	size_t discarded;
 
 	pthread_mutex_lock(&q->lock);
-	if (discard) {
-		discarded = q->count;
-		q->count = 0;
-	}
+	discarded = discard ? q->count : 0;
+	q->count -= discarded;
 	q->closed = true;
 	pthread_cond_broadcast(&q->not_empty);
 	pthread_cond_broadcast(&q->not_full);
@@ -163,9 +134,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 {
 	const struct record *r = data;
 
-	/* TODO(05.6): count it in received; --inline: process_record(r, 0) and
-	 * count it in processed; else offer() it, a refusal is a queue drop.
-	 * README task 6. */
+	/* TODO(05.6): count it in received; --inline: process_record(r, 0), count it
+	 * in processed; else offer() it, a refusal is a queue drop. README task 6. */
 	/* END TODO(05.6) */
 
 	/* TODO(05.7): once stop_requested(&lab), except in the final drain,
@@ -176,9 +146,9 @@ static int handle_record(void *ctx, void *data, size_t size)
 
 static struct ring_buffer *open_buffer(struct offload_bpf *skel)
 {
-	struct ring_buffer *rb;
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_record,
+						  NULL, NULL);
 
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_record, NULL, NULL);
 	if (!rb)
 		lab_error_errno(errno, "cannot open the ring buffer");
 	return rb;
@@ -210,8 +180,7 @@ static int drain_events(struct ring_buffer *rb)
 	return err < 0 ? err : 0;
 }
 
-/* The one shutdown, once the workers run and the programs are detached: no
- * record is added any more, so every count can become final. */
+/* The one shutdown, once the workers run and nothing is added to the ring. */
 static int finish(struct ring_buffer *rb)
 {
 	int err;
@@ -232,7 +201,8 @@ int main(int argc, char **argv)
 
 	opts = parse_options(&lab, argc, argv);
 	lab_install_signal_handlers();
-	if (lab_preflight(&lab, LAB_NEED_RINGBUF | LAB_NEED_ATOMIC_FETCH) || lab_fork_held_command(&lab))
+	if (lab_preflight(&lab, LAB_NEED_TP_BTF | LAB_NEED_RINGBUF | LAB_NEED_ATOMIC_FETCH) ||
+	    lab_fork_held_command(&lab))
 		goto out;
 	skel = offload_bpf__open();
 	if (!skel) {
@@ -250,10 +220,9 @@ int main(int argc, char **argv)
 	}
 	/* the ring, the queue and the workers are there before the first record */
 	rb = open_buffer(skel);
-	if (!rb || queue_init(&queue, opts->queue_size, opts->hold_workers)) {
-		err = -1;
+	err = rb ? queue_init(&queue, opts->queue_size, opts->hold_workers) : -1;
+	if (err)
 		goto out;
-	}
 	err = start_workers(worker_main);
 	if (!err && (err = offload_bpf__attach(skel)))
 		lab_bpf_error(err, "cannot attach the BPF programs");
@@ -264,10 +233,8 @@ int main(int argc, char **argv)
 	/* detach, then wait out the runs in flight: no record comes after this */
 	offload_bpf__detach(skel);
 	lab_wait_for_running_programs();
-	if (finish(rb))
-		err = -1;
-	if (report(skel->bss->produced, skel->bss->dropped, received, queue_drops, processed,
-		   queue.max_count))
+	if (finish(rb) || report(skel->bss->produced, skel->bss->dropped, received, queue_drops,
+				 processed, queue.max_count))
 		err = -1;
 out:
 	ring_buffer__free(rb);

@@ -129,6 +129,23 @@ bool stop_requested(const struct lab *lab)
 	return lab_should_stop(lab);
 }
 
+void cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+struct timespec deadline_after_ms(unsigned int ms)
+{
+	long long at = lab_now_ns() + ms * 1000000LL;
+
+	return (struct timespec){ .tv_sec = at / 1000000000LL, .tv_nsec = at % 1000000000LL };
+}
+
 static struct worker workers[MAX_WORKERS];
 
 int start_workers(void *(*worker_main)(void *))

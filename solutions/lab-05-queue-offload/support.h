@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "lab.h"
 #include "offload.h"
@@ -40,6 +41,13 @@ void process_record(const struct record *r, unsigned int worker);
 /* lab_should_stop(), but cheap enough to ask once per record: a signal is
  * seen at once, the rest (a system call) at most every LAB_POLL_MS. */
 bool stop_requested(const struct lab *lab);
+
+/* A condition variable whose timed waits take their deadline on
+ * CLOCK_MONOTONIC, which a change of the wall clock cannot move. */
+void cond_init_monotonic(pthread_cond_t *cond);
+
+/* The CLOCK_MONOTONIC time ms milliseconds from now, for such a wait. */
+struct timespec deadline_after_ms(unsigned int ms);
 
 struct worker {
 	pthread_t thread;
