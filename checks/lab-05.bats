@@ -313,7 +313,7 @@ stop_while_fed() {
 # sigint_while_full WORK_US ARGS...: the command makes a burst, tells the test
 # through a FIFO, and waits. The workers are held while it runs, so the
 # queue fills; SIGINT comes then. Processing what is queued would take far
-# longer than the lab's time limit, so only a queue abandoned at Ctrl-C
+# longer than the lab's time limit, so only a queue discarded at Ctrl-C
 # lets the run end by itself.
 sigint_while_full() {
 	local fifo=$BATS_TEST_TMPDIR/burst-done line fd burst=$1
