@@ -62,8 +62,10 @@ struct worker {
  * already started keep running: join them as usual. */
 int start_workers(void *(*worker_main)(void *));
 
-/* Wait for every started worker to return; the sum of their `processed`. */
-unsigned long long join_workers(void);
+/* Wait for every started worker to return; the sum of their `processed`.
+ * On Ctrl-C meanwhile, call on_ctrl_c() (if not NULL), every LAB_POLL_MS
+ * while they still run: it must make them leave. */
+unsigned long long join_workers(void (*on_ctrl_c)(void));
 
 /* Print the summary line, then check that every record produced was
  * counted exactly once; -1 with a message if not. */

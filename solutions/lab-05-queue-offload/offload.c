@@ -89,8 +89,7 @@ static enum push_result queue_push(struct queue *q, const struct record *r, unsi
 	return result;
 }
 
-/* Take the oldest record into *r, sleeping while there is none to take.
- * false once the queue is closed and empty: the worker's cue to leave. */
+/* Take the oldest record, sleeping while there is none; false: closed and empty. */
 static bool queue_pop(struct queue *q, struct record *r)
 {
 	bool took = false;
@@ -112,7 +111,8 @@ static bool queue_pop(struct queue *q, struct record *r)
 	return took;
 }
 
-/* --hold-workers ends: wake every worker to look again */
+/* --hold-workers ends (release), or nothing is added any more (close): every
+ * sleeper wakes to look again. With discard, close returns how many it threw away. */
 static void queue_release(struct queue *q)
 {
 	pthread_mutex_lock(&q->lock);
@@ -121,8 +121,6 @@ static void queue_release(struct queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Nothing is added any more; every sleeper wakes to see it. The workers take
- * what is left, or with discard nothing is: returns how many were thrown away. */
 static size_t queue_close(struct queue *q, bool discard)
 {
 	size_t discarded;
@@ -135,6 +133,12 @@ static size_t queue_close(struct queue *q, bool discard)
 	pthread_cond_broadcast(&q->not_full);
 	pthread_mutex_unlock(&q->lock);
 	return discarded;
+}
+
+/* Ctrl-C: stop now. What is queued is counted, not processed; later pushes say CLOSED. */
+static void discard_queue(void)
+{
+	queue_drops += queue_close(&queue, true);
 }
 
 static void *worker_main(void *arg)
@@ -154,16 +158,13 @@ static bool offer(const struct record *r)
 {
 	enum push_result result = CLOSED;
 
-	/* TODO(05.5): drop: one queue_push() that does not wait. block: push with
-	 * LAB_POLL_MS until not FULL; in between, on Ctrl-C discard the queue,
-	 * on a stop release held workers. README task 5. */
+	/* TODO(05.5): drop: one queue_push() that does not wait. block: until Ctrl-C,
+	 * push with LAB_POLL_MS while FULL; on a stop, release held workers. README task 5. */
 	if (opts->on_full == ON_FULL_DROP) {
 		result = queue_push(&queue, r, 0);
 	} else {
-		while ((result = queue_push(&queue, r, LAB_POLL_MS)) == FULL) {
-			if (lab_interrupted())
-				queue_drops += queue_close(&queue, true);
-			else if (lab_should_stop(&lab))
+		while (!lab_interrupted() && (result = queue_push(&queue, r, LAB_POLL_MS)) == FULL) {
+			if (lab_should_stop(&lab))
 				queue_release(&queue);
 		}
 	}
@@ -171,8 +172,7 @@ static bool offer(const struct record *r)
 	return result == PUSHED;
 }
 
-/* ring_buffer__poll() and __consume() call this once per record. The record
- * lives in the ring only until this returns: the queue keeps copies. */
+/* Once per record, from ring_buffer__poll() and __consume(); the queue keeps copies. */
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	const struct record *r = data;
@@ -237,13 +237,13 @@ static int finish(struct ring_buffer *rb)
 {
 	int err;
 
-	/* TODO(05.8): after Ctrl-C discard the queue (a queue drop each); drain
-	 * the ring; close the queue; add join_workers() to processed. README task 8. */
+	/* TODO(05.8): after Ctrl-C discard_queue(); drain the ring; close the queue;
+	 * add join_workers(discard_queue) to processed. README task 8. */
 	if (lab_interrupted())
-		queue_drops += queue_close(&queue, true);
+		discard_queue();
 	err = drain_events(rb);
 	queue_close(&queue, false);
-	processed += join_workers();
+	processed += join_workers(discard_queue);
 	/* END TODO(05.8) */
 	return err;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Lab 05's support code (see support.h): options, the busy work and the
  * record lines, the worker threads, the summary. Not the lesson. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,16 +171,34 @@ int start_workers(void *(*worker_main)(void *))
 	return err ? -1 : 0;
 }
 
-unsigned long long join_workers(void)
+/* pthread_timedjoin_np() takes its deadline on CLOCK_REALTIME */
+static struct timespec realtime_after_ms(unsigned int ms)
+{
+	struct timespec now;
+	long long at;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	at = now.tv_sec * 1000000000LL + now.tv_nsec + ms * 1000000LL;
+	return (struct timespec){ .tv_sec = at / 1000000000LL, .tv_nsec = at % 1000000000LL };
+}
+
+unsigned long long join_workers(void (*on_ctrl_c)(void))
 {
 	unsigned long long processed = 0;
 
 	for (unsigned int i = 0; i < opts.workers; i++) {
-		if (workers[i].running) {
-			pthread_join(workers[i].thread, NULL);
-			workers[i].running = false;
-			processed += workers[i].processed;
+		if (!workers[i].running)
+			continue;
+		for (;;) {
+			struct timespec at = realtime_after_ms(LAB_POLL_MS);
+
+			if (pthread_timedjoin_np(workers[i].thread, NULL, &at) != ETIMEDOUT)
+				break;
+			if (on_ctrl_c && lab_interrupted())
+				on_ctrl_c();
 		}
+		workers[i].running = false;
+		processed += workers[i].processed;
 	}
 	return processed;
 }
