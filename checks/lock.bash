@@ -5,6 +5,7 @@
 #
 #   kedl_take_lock WHAT    wait for the lock (printing who holds it), take it,
 #                          record this holder, export KEDL_LOCKED=1
+#   kedl_lock_forget       in a child of the holder (a test): drop the inherited fd
 #
 # The lock is flock(1) on ${TMPDIR:-/tmp}/kedl-checkers.lock. Its holder writes
 # one line into that same file, "PID EPOCH WHAT", so a waiter can say whom it
@@ -56,5 +57,15 @@ kedl_take_lock() {
 	fi
 	# the holder: this shell, which keeps the lock's fd open for the whole run
 	printf '%s %s %s\n' "${BASHPID:-$$}" "$(date +%s)" "$what" > "$file"
-	export KEDL_LOCKED=1
+	export KEDL_LOCKED=1 KEDL_LOCK_FD
+}
+
+# kedl_lock_forget: close this process's copy of the lock's fd, which a test
+# process inherits from the holder. The holder keeps the lock; a process the
+# test leaves behind (a lab, a held command, a sleep) then cannot keep the
+# lock held after the checker has ended. Called by lab_setup.
+kedl_lock_forget() {
+	[[ ${KEDL_LOCK_FD:-} =~ ^[0-9]+$ ]] || return 0
+	exec {KEDL_LOCK_FD}>&-
+	unset KEDL_LOCK_FD
 }

@@ -84,6 +84,30 @@ release_lock() {
 	[[ ${lines[1]} == "gave up after 0s waiting for the checkers' lock"* ]] || fail_with "a line saying it gave up" "${lines[1]:-nothing}"
 }
 
+@test "the checkers' lock: a process a test leaves behind does not keep it held" {
+	local held=$BATS_TEST_TMPDIR/held.fifo pid
+	mkfifo "$held"
+	# a checker whose test starts a process that outlives it, like a held command
+	# ($at: bats would take a literal test line here for one of this file's)
+	local at=@test
+	cat > "$BATS_TEST_TMPDIR/leftover.bats" <<-EOF
+	setup_file() { . "$ROOT/checks/lock.bash"; kedl_take_lock "leftover test"; }
+	setup() { . "$ROOT/checks/lock.bash"; kedl_lock_forget; }
+	$at "leaves a process behind" {
+		bash -c 'echo \$\$ > "\$1"; read -r _ < "\$1"' left "$held" 3>&- &
+	}
+	EOF
+	bats "$BATS_TEST_TMPDIR/leftover.bats" > "$BATS_TEST_TMPDIR/leftover.out" 2>&1 3>&- &
+	read -r -t 60 pid < "$held" || fail_with "the leftover checker to start its process" "$(cat "$BATS_TEST_TMPDIR/leftover.out")"
+	wait $! || fail_with "the leftover checker to pass" "$(cat "$BATS_TEST_TMPDIR/leftover.out")"
+	# the checker is over, its process is still there: the lock must be free
+	kill -0 "$pid" || fail_with "the left-over process alive" "gone"
+	flock -n "$TMPDIR/kedl-checkers.lock" true
+	local free=$?
+	echo done > "$held"
+	[ "$free" = 0 ] || fail_with "the lock free once the checker ended" "still held (by its left-over process $pid)"
+}
+
 @test "a checker builds first, then waits for the lock, saying so on bats' output" {
 	local nn
 	nn=$(ls -d "$ROOT"/labs/lab-[0-9][0-9]-* | head -n 1 | sed 's|.*/lab-\([0-9]*\)-.*|\1|')
