@@ -89,6 +89,9 @@ cp /etc/resolv.conf "$DIR/etc/resolv.conf"
 [ -n "$prepare_only" ] && { echo "debian13-check: chroot ready in $DIR"; exit 0; }
 
 # ---- what the labs need ---------------------------------------------------------------
+# the chroot's / a mount point of its own, as on a real system: `unshare -m`
+# (the checkers' "no tracefs" tests) makes / private, which a plain directory refuses
+mount --bind "$DIR" "$DIR" && mount --make-private "$DIR" && mounted+=("$DIR") || die "cannot bind $DIR onto itself"
 mkdir -p "$DIR/proc" && mount -t proc proc "$DIR/proc" && mounted+=("$DIR/proc") || die "cannot mount proc"
 # /sys with what is mounted below it: tracefs, bpffs, debugfs; BTF is in sysfs itself
 bind /sys "$DIR/sys" || die "cannot bind /sys"
