@@ -7,14 +7,13 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* TODO(06.1): declare the two maps, both BPF_MAP_TYPE_LRU_HASH, so that a
- * full map evicts its least recently used entries instead of refusing new
- * ones: `counts`, key struct count_key, value u64 (a call counter),
- * max_entries DEFAULT_COUNTERS; and `procs`, key u32 (a tgid), value
- * struct proc, max_entries DEFAULT_PROCS. User space may change max_entries
- * before load (--max-entries, task 5). */
+/* The two maps. Both are LRU hash maps: when full they evict their least
+ * recently used entries instead of refusing new ones. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	/* TODO(06.1): the counters' map type: an LRU hash with one value per
+	 * CPU, so that no two CPUs ever write the same counter. README task 1. */
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	/* END TODO(06.1) */
 	__uint(max_entries, DEFAULT_COUNTERS);
 	__type(key, struct count_key);
 	__type(value, u64);
@@ -26,44 +25,36 @@ struct {
 	__type(key, u32);
 	__type(value, struct proc);
 } procs SEC(".maps");
-/* END TODO(06.1) */
 
 /* Syscalls that could not be counted: their counter was evicted between two
  * lookups, or the map had no free entry. Read by user space (skel->bss). */
-__u64 missed;
+__u64 dropped;
 
 /*
  * One more call for `key`. The fast path, taken by all but the first call,
- * is one lookup and one add into the map's memory. Returns 1 if this call
- * created the counter, so the caller can do the rare first-time work.
+ * is one lookup and one add, into this CPU's own copy of the counter: no
+ * other CPU writes it, so a plain add is exact and no cache line bounces.
+ * Returns 1 if this call created the counter (the rare first-time work).
  */
 static __always_inline int count_call(struct count_key *key)
 {
-	/* TODO(06.2): count the call in place. bpf_map_lookup_elem() returns a
-	 * pointer into the map's value: add 1 there with
-	 * __sync_fetch_and_add(), an atomic add, because the threads of one
-	 * process run on several CPUs at once and a plain ++ loses increments.
-	 * No counter yet: create it at 1 with bpf_map_update_elem(...,
-	 * BPF_NOEXIST) and return 1. If that fails, another CPU created it in
-	 * between: look it up again and add 1; if it is still not there, count
-	 * the call in `missed` (atomically too). Return 0 when not created.
-	 * Never update an existing counter with bpf_map_update_elem(): on a
-	 * full LRU map every update takes a free entry first, evicting one. */
+	/* TODO(06.2): add 1 in place through bpf_map_lookup_elem(); no counter
+	 * yet: create it at 1 with BPF_NOEXIST and return 1. README task 2. */
 	u64 one = 1, *calls = bpf_map_lookup_elem(&counts, key);
 
 	if (calls) {
-		__sync_fetch_and_add(calls, 1);
+		*calls += 1;
 		return 0;
 	}
 	if (!bpf_map_update_elem(&counts, key, &one, BPF_NOEXIST))
 		return 1;
-	calls = bpf_map_lookup_elem(&counts, key);
+	calls = bpf_map_lookup_elem(&counts, key); /* another program created it just now */
 	if (calls)
-		__sync_fetch_and_add(calls, 1);
+		*calls += 1;
 	else
-		__sync_fetch_and_add(&missed, 1);
-	return 0;
+		__sync_fetch_and_add(&dropped, 1);
 	/* END TODO(06.2) */
+	return 0;
 }
 
 /* Make sure tgid has a record: a process may have none yet (it was running
@@ -94,14 +85,8 @@ int BPF_PROG(count_syscall, struct pt_regs *regs, long nr)
 	return 0;
 }
 
-/* TODO(06.3): keep a process's record up to date, in place. In
- * record_exec(), look the record up (bpf_map_lookup_elem() on procs; the
- * caller has made sure it exists, skip if it was evicted since) and write
- * into it directly: comm (bpf_get_current_comm(), which the exec has
- * just set), file (bpf_probe_read_kernel_str() of bprm->filename, the path
- * that was executed), execs + 1, last_ns = now. In record_exit(), mark the
- * record exited and set last_ns. Only one thread of a process can exec or
- * exit last, so plain writes are enough here. */
+/* TODO(06.3): in the record (bpf_map_lookup_elem() on procs), at exec set
+ * comm, file, execs + 1, last_ns; at exit set exited, last_ns. README task 3. */
 static __always_inline void record_exec(u32 tgid, struct linux_binprm *bprm, u64 now)
 {
 	struct proc *p = bpf_map_lookup_elem(&procs, &tgid);
@@ -125,13 +110,8 @@ static __always_inline void record_exit(u32 tgid, u64 now)
 }
 /* END TODO(06.3) */
 
-/* TODO(06.4): a new process gets a whole new record. Build it on the stack:
- * first_ns = last_ns = now, ppid, comm (the child's is still its
- * parent's: bpf_get_current_comm(), we run in the parent), and file copied
- * from the parent's record if it has one (the child runs the same program
- * until it execs; __builtin_memcpy() from the map value). Store it with
- * bpf_map_update_elem(..., BPF_ANY): a record already under this pid
- * belonged to an earlier process, since pids are reused. */
+/* TODO(06.4): a new process's record, built on the stack (file copied from
+ * the parent's), stored with bpf_map_update_elem(..., BPF_ANY). README task 4. */
 static __always_inline void record_fork(u32 ppid, u32 tgid, u64 now)
 {
 	struct proc fresh = { .first_ns = now, .last_ns = now, .ppid = ppid };
@@ -167,8 +147,12 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* Runs for every thread that exits. do_exit() has just decremented
- * signal->live: it is 0 only for the last thread of the process. */
+/* Runs for every thread that exits, after do_exit() has decremented
+ * signal->live: it reads 0 in the last thread of the process. Two threads
+ * exiting at once can both read 0; both then mark the same dying process
+ * exited, so that is harmless (last_ns may be the earlier of the two times).
+ * Newer kernels (6.18 among them) also pass `group_dead`, once per process,
+ * but reading it would stop the program from loading on older kernels. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {

@@ -9,7 +9,7 @@
 #define DEFAULT_PROCS    8192   /* max_entries of procs, unless --max-entries */
 #define DEFAULT_COUNTERS 65536  /* max_entries of counts, unless --max-entries */
 
-/* The key of `counts`: one counter (a u64) per process and syscall. */
+/* The key of `counts`: one counter (a u64 per CPU) per process and syscall. */
 struct count_key {
 	unsigned int tgid;            /* what user space calls the pid */
 	unsigned int nr;              /* the syscall number */
