@@ -19,14 +19,23 @@ kedl_lock_file() {
 	echo "${TMPDIR:-/tmp}/kedl-checkers.lock"
 }
 
-# kedl_lock_holder: "PID N (WHAT) since HH:MM:SS", from the holder's line
+# kedl_lock_holder: "PID N (WHAT) since HH:MM:SS", from the holder's line; for
+# a holder that wrote none (a plain `flock FILE COMMAND`), from /proc/locks
 kedl_lock_holder() {
-	local pid since what
-	read -r pid since what < "$(kedl_lock_file)" 2>/dev/null
+	local pid since what file ino
+	file=$(kedl_lock_file)
+	read -r pid since what < "$file" 2>/dev/null
 	if [[ ${pid:-} =~ ^[0-9]+$ && ${since:-} =~ ^[0-9]+$ ]] && [ -d "/proc/$pid" ]; then
 		echo "PID $pid (${what:-?}) since $(date -d "@$since" +%H:%M:%S)"
+		return
+	fi
+	# "1: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF"; waiters' lines have "->"
+	ino=$(stat -c %i "$file" 2>/dev/null)
+	pid=$(awk -v ino="$ino" '$2 == "FLOCK" && $6 ~ ":" ino "$" { print $5; exit }' /proc/locks 2>/dev/null)
+	if [ -n "$ino" ] && [[ ${pid:-} =~ ^[0-9]+$ ]] && [ -d "/proc/$pid" ]; then
+		echo "PID $pid ($(ps -o args= -p "$pid" | cut -c1-80)) running since $(ps -o lstart= -p "$pid" | xargs -I{} date -d {} +%H:%M:%S)"
 	else
-		echo "a process that did not say who it is (flock $(kedl_lock_file))"
+		echo "a process that did not say who it is (flock $file)"
 	fi
 }
 

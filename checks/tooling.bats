@@ -84,6 +84,19 @@ release_lock() {
 	[[ ${lines[1]} == "gave up after 0s waiting for the checkers' lock"* ]] || fail_with "a line saying it gave up" "${lines[1]:-nothing}"
 }
 
+@test "the checkers' lock: a holder that wrote no line (plain flock FILE COMMAND) is named from /proc/locks" {
+	local ready=$BATS_TEST_TMPDIR/ready.fifo release=$BATS_TEST_TMPDIR/release.fifo holder
+	mkfifo "$ready" "$release"
+	flock "$TMPDIR/kedl-checkers.lock" bash -c 'echo held > "$1"; read -r _ < "$2"' holder "$ready" "$release" 3>&- &
+	holder=$!
+	read -r -t 60 _ < "$ready" || fail_with "flock to take the free lock" "nothing"
+	run env KEDL_LOCK_WAIT=0 bash -c '. "$1/checks/lock.bash"; kedl_take_lock "waiter"' waiter "$ROOT"
+	echo release > "$release"
+	wait "$holder"
+	[[ ${lines[0]} == "waiting for the checkers' lock, held by PID $holder (flock "*") running since "* ]] ||
+		fail_with "waiting for the checkers' lock, held by PID $holder (flock ...) running since ..." "${lines[0]:-nothing}"
+}
+
 @test "the checkers' lock: a process a test leaves behind does not keep it held" {
 	local held=$BATS_TEST_TMPDIR/held.fifo pid
 	mkfifo "$held"
