@@ -23,7 +23,7 @@ prepare_only=
 [ "${1:-}" = --prepare-only ] && { prepare_only=1; shift; }
 DIR=${1:-/var/tmp/kedl-debian13}
 SUITE=trixie
-LOG=$DIR.log
+LOG=$DIR-$(date -u +%Y%m%dT%H%M%SZ).log # one per run
 
 die() { echo "debian13-check: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, mount, chroot): sudo $0"
