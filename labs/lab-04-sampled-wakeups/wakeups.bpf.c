@@ -7,6 +7,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define ENOSPC 28 /* vmlinux.h has no errno values */
+
 /* Set by user space before load. The verifier knows their values, so it
  * drops the branch for the other buffer, and with wakeup_bytes 0 the
  * threshold code, from the program it loads. */
@@ -15,19 +17,25 @@ const volatile __u64 wakeup_bytes = 0;     /* --wakeup-bytes, ring only */
 
 /* Exact counters, read by user space once the programs are detached. */
 __u64 next_seq = 0; /* records made so far: the seq of the next one */
-__u64 dropped = 0;  /* ring mode: no room left, bpf_ringbuf_reserve() failed */
+/* Records the program could not hand over and the kernel does not report:
+ * a failed bpf_ringbuf_reserve() (ring full), or a bpf_perf_event_output()
+ * that failed with anything but -ENOSPC (the kernel counts that one as a
+ * lost sample and reports it in a PERF_RECORD_LOST). */
+__u64 dropped = 0;
 
-/* Both buffers live in the object; only the one --buffer picks is used. */
+/* The buffer map: a perf event array (one ring per CPU, --buffer perf) ... */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(u32));
 	__uint(value_size, sizeof(u32));
 } events SEC(".maps");
 
+/* ... or a ring buffer (one ring for all CPUs, --buffer ring). Both live in
+ * the object; only the one --buffer picks is used. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024); /* user space sets --ring-size before load */
-} rb SEC(".maps");
+} events_ring SEC(".maps");
 
 /* Never attached: user space runs it once on each CPU at the end
  * (lab_perf_flush_lost in common/system.c, through BPF_PROG_TEST_RUN). Each
@@ -44,28 +52,18 @@ int lab_perf_flush(void *ctx)
 
 static __always_inline void fill_event(struct event *e)
 {
-	/* TODO(04.1): fill the record. seq comes from the global next_seq with
-	 * __sync_fetch_and_add(&next_seq, 1), an atomic add that returns the old
-	 * value: programs run on every CPU at once, and a plain ++ would hand
-	 * out one seq twice. Then ts (bpf_ktime_get_ns()), cpu
-	 * (bpf_get_smp_processor_id()) and tid (the lower half of
-	 * bpf_get_current_pid_tgid()). A tracepoint program runs with
-	 * preemption off, so on one CPU a record gets its seq and reaches the
-	 * buffer before the next one starts: per CPU, seqs arrive in order. */
-	(void)e;
+	/* TODO(04.1): number the record from next_seq with __sync_fetch_and_add(),
+	 * then fill ts, cpu and tid with the helpers that give them.
+	 * README task 1. */
 	/* END TODO(04.1) */
 }
 
 /* The flags for bpf_ringbuf_submit(): when to wake the reader. */
 static __always_inline u64 wakeup_flags(void)
 {
-	/* TODO(04.2): with wakeup_bytes 0, return 0: the kernel's adaptive
-	 * default, which wakes the reader when this record is the first it has
-	 * not read yet (it had caught up, so it may be asleep). Otherwise ask
-	 * bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA), the bytes not yet consumed
-	 * (this record included), and return BPF_RB_FORCE_WAKEUP once they
-	 * reach wakeup_bytes, BPF_RB_NO_WAKEUP before: the reader sleeps
-	 * until a batch is there. */
+	/* TODO(04.2): 0 (adaptive) when wakeup_bytes is 0; else FORCE_WAKEUP once
+	 * bpf_ringbuf_query(BPF_RB_AVAIL_DATA) reaches it, NO_WAKEUP before.
+	 * README task 2. */
 	return 0;
 	/* END TODO(04.2) */
 }
@@ -77,7 +75,7 @@ int handle_getpgid(void *ctx)
 		return 0;
 
 	if (buffer == BUFFER_RING) {
-		struct event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+		struct event *e = bpf_ringbuf_reserve(&events_ring, sizeof(*e), 0);
 
 		if (!e) {
 			__sync_fetch_and_add(&dropped, 1);
@@ -87,10 +85,23 @@ int handle_getpgid(void *ctx)
 		bpf_ringbuf_submit(e, wakeup_flags());
 	} else {
 		struct event e = {};
+		long err;
 
 		fill_event(&e);
-		/* a full ring counts the sample as lost; user space reads the count */
-		bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+		/* -ENOSPC: the ring is full, the kernel reports it in a PERF_RECORD_LOST */
+		if (err && err != -ENOSPC)
+			__sync_fetch_and_add(&dropped, 1);
 	}
+	return 0;
+}
+
+/* --buffer none --raw-tp: the same empty program, attached to the raw
+ * tracepoint every syscall passes (raw_syscalls/sys_enter) instead of
+ * tp/syscalls/sys_enter_getpgid. Only the benchmark uses it, to show what
+ * the syscall tracepoint itself costs (README, "Measure it"). */
+SEC("raw_tp/sys_enter")
+int empty_raw_tp(void *ctx)
+{
 	return 0;
 }
