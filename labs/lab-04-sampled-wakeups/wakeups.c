@@ -84,7 +84,7 @@ static int open_perf_buffer(struct wakeups_bpf *skel)
 
 /* The ring buffer, and with --edge-triggered a second, edge-triggered epoll
  * on its fd: it reports the ring once per kernel wakeup, not while it holds
- * data, so the reader sleeps between wakeups (README, "A reader that sleeps"). */
+ * data, so the reader sleeps between wakeups (README: "... one that does"). */
 static int open_ring_buffer(struct wakeups_bpf *skel)
 {
 	int fd = bpf_map__fd(skel->maps.events_ring);
