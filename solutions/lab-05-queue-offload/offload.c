@@ -164,7 +164,7 @@ static bool offer(const struct record *r)
 		result = queue_push(&queue, r, 0);
 	} else {
 		while (!lab_interrupted() && (result = queue_push(&queue, r, LAB_POLL_MS)) == FULL) {
-			if (lab_should_stop(&lab))
+			if (!lab_interrupted() && lab_should_stop(&lab))
 				queue_release(&queue);
 		}
 	}
