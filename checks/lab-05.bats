@@ -140,11 +140,11 @@ expect_record_lines_well_formed() {
 	# (asleep on an empty queue at first) must have processed them by then
 	start_lab --workers 2 -- /bin/sh -c '"$0" getpgid 10 2>/dev/null; read go < "$1"' "$TRIGGER" "$fifo"
 	seen=$(wait_for_lines 10 '^record seq=')
-	echo go >&"$fd"
-	exec {fd}>&-
+	echo go >&"$fd" # stays in the FIFO until the command reads it: fd is kept open till then
 	status=0
 	wait "$LAB_PID" || status=$?
 	wait "$LAB_ERR_CAT" 2>/dev/null || true
+	exec {fd}>&-
 	LAB_PID=
 	expect_eq "record lines printed while the command still ran" 10 "$seen" \
 		"queue_push() wakes a sleeping worker: pthread_cond_signal(&q->not_empty) (TODO(05.3)); queue_pop() sleeps only while the queue is empty (TODO(05.4))"
