@@ -139,7 +139,8 @@ expect_record_lines_well_formed() {
 	# the command makes 10 calls, then waits for the test's word: the workers
 	# (asleep on an empty queue at first) must have processed them by then
 	start_lab --workers 2 -- /bin/sh -c '"$0" getpgid 10 2>/dev/null; read go < "$1"' "$TRIGGER" "$fifo"
-	seen=$(wait_for_lines 10 '^record seq=')
+	# (bounded well inside the lab's own time limit: a bound, not a timing test)
+	seen=$(wait_for_lines 10 '^record seq=' $((LAB_TIMEOUT / 2)))
 	echo go >&"$fd" # stays in the FIFO until the command reads it: fd is kept open till then
 	status=0
 	wait "$LAB_PID" || status=$?
@@ -365,7 +366,7 @@ sigint_while_full() {
 	# the lab is waiting for them: SIGINT then.
 	start_lab --hold-workers --workers 2 --work-us 200000 --queue-size 4096 --ring-size 1048576 \
 		-- "$TRIGGER" getpgid 2000
-	seen=$(wait_for_lines 1 '^record seq=')
+	seen=$(wait_for_lines 1 '^record seq=' $((LAB_TIMEOUT / 2)))
 	expect_eq "a record line once the command is over" 1 "$seen" "$HINT_END"
 	stop_lab INT
 	[ "$status" != 137 ] && [ "$status" != 124 ] ||
