@@ -121,7 +121,7 @@ expect_pins_gone() {
 	pid=$(cat "$BATS_TEST_TMPDIR/trigger.pid")
 	subn query --pid "$pid"
 	expect_sub "lab-06 query --pid $pid" 0 "$HINT_COUNT"
-	line=$(grep "^syscall pid=$pid nr=[0-9]* name=getpgid " "$SUB_OUT")
+	line=$(grep "^syscall pid=$pid nr=[0-9]* name=getpgid " "$SUB_OUT" || true)
 	[ -n "$line" ] || flunk "a line 'syscall pid=$pid nr=... name=getpgid calls=$N'" "$(head -n 5 "$SUB_OUT")" "$HINT_COUNT"
 	expect_eq "getpgid calls counted for pid $pid" "$N" "$(field calls "$line")" \
 		"TODO(06.2) adds 1 to this CPU's copy (TODO(06.1): a per-CPU map); TODO(06.7) sums every CPU's copy with sum_cpus()"
@@ -197,12 +197,12 @@ expect_pins_gone() {
 	big=$(cat "$BATS_TEST_TMPDIR/trigger.pid")
 	subn top -n 2
 	expect_sub "lab-06 top -n 2" 0 "TODO(06.8) reads the counters in batches"
-	header=$(grep '^table ' "$SUB_OUT")
+	header=$(grep '^table ' "$SUB_OUT" || true)
 	expect_eq "processes in the table (sh and two triggers)" 3 "$(field processes "$header")" "TODO(06.8)"
 	expect_eq "counters in the table = entries bpftool finds in counts" "$(pinned_entries counts)" \
 		"$(field counters "$header")" "TODO(06.8): each call's out_batch is the next call's in_batch; stop at ENOENT"
 	expect_eq "proc lines printed by top -n 2" 2 "$(count_lines '^proc ' "$SUB_OUT")" "TODO(06.8)"
-	first=$(grep -m 1 '^proc ' "$SUB_OUT")
+	first=$(grep -m 1 '^proc ' "$SUB_OUT" || true)
 	expect_eq "the busiest process" "$big" "$(field pid "$first")" "TODO(06.8): every counter must be read"
 	expect_eq "its busiest syscall" getpgid "$(field busiest "$first")" "TODO(06.8)"
 	expect_eq "its getpgid calls" 200000 "$(field busiest_calls "$first")" "$HINT_COUNT"

@@ -39,16 +39,26 @@ __u64 sum_cpus(const __u64 *values)
 	return sum;
 }
 
-/* Every counter of the map into keys[] and values[] (room for `room` keys,
- * lab_ncpus() values each): returns how many, or -1. */
-long read_counters(int fd, struct count_key *keys, __u64 *values, __u32 room)
+/* TODO(06.5): with --max-entries N (max_entries != 0), size both maps to N
+ * with bpf_map__set_max_entries(), before load. README task 5. */
+static void size_maps(struct statecache_bpf *skel, unsigned int max_entries)
 {
-	/* TODO(06.8): read the whole map with bpf_map_lookup_batch(), each
-	 * call's out_batch cursor the next call's in_batch. README task 8. */
-	lab_todo("06.8", "read the counters with bpf_map_lookup_batch()");
-	return -1;
-	/* END TODO(06.8) */
 }
+/* END TODO(06.5) */
+
+/* TODO(06.6): pin both maps at pins->counts and pins->procs with
+ * bpf_map__pin(); unpin_maps() removes them with bpf_map__unpin().
+ * README task 6. */
+static int pin_maps(struct statecache_bpf *skel, const struct pins *pins)
+{
+	lab_todo("06.6", "pin both maps with bpf_map__pin()");
+	return -1;
+}
+
+static void unpin_maps(struct statecache_bpf *skel)
+{
+}
+/* END TODO(06.6) */
 
 /* lab-06 query: one process's state is a few keyed lookups, no scan. */
 static int query(const struct options *o)
@@ -78,26 +88,16 @@ static int query(const struct options *o)
 	return 0;
 }
 
-/* TODO(06.6): pin both maps at pins->counts and pins->procs with
- * bpf_map__pin(); unpin_maps() removes them with bpf_map__unpin().
- * README task 6. */
-static int pin_maps(struct statecache_bpf *skel, const struct pins *pins)
+/* Every counter of the map into keys[] and values[] (room for `room` keys,
+ * lab_ncpus() values each): returns how many, or -1. */
+long read_counters(int fd, struct count_key *keys, __u64 *values, __u32 room)
 {
-	lab_todo("06.6", "pin both maps with bpf_map__pin()");
+	/* TODO(06.8): read the whole map with bpf_map_lookup_batch(), each
+	 * call's out_batch cursor the next call's in_batch. README task 8. */
+	lab_todo("06.8", "read the counters with bpf_map_lookup_batch()");
 	return -1;
+	/* END TODO(06.8) */
 }
-
-static void unpin_maps(struct statecache_bpf *skel)
-{
-}
-/* END TODO(06.6) */
-
-/* TODO(06.5): with --max-entries N (max_entries != 0), size both maps to N
- * with bpf_map__set_max_entries(), before load. README task 5. */
-static void size_maps(struct statecache_bpf *skel, unsigned int max_entries)
-{
-}
-/* END TODO(06.5) */
 
 /* Nothing to poll: the kernel keeps the maps current by itself. Wake up to
  * notice a stop, and print a table every --interval seconds. */

@@ -39,33 +39,38 @@ __u64 sum_cpus(const __u64 *values)
 	return sum;
 }
 
-/* Every counter of the map into keys[] and values[] (room for `room` keys,
- * lab_ncpus() values each): returns how many, or -1. */
-long read_counters(int fd, struct count_key *keys, __u64 *values, __u32 room)
+/* TODO(06.5): with --max-entries N (max_entries != 0), size both maps to N
+ * with bpf_map__set_max_entries(), before load. README task 5. */
+static void size_maps(struct statecache_bpf *skel, unsigned int max_entries)
 {
-	/* TODO(06.8): read the whole map with bpf_map_lookup_batch(), each
-	 * call's out_batch cursor the next call's in_batch. README task 8. */
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 cursor, count, total = 0;
-	bool first = true;
-	int err;
-
-	do {
-		count = room - total;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, keys + total,
-					   values + (size_t)total * lab_ncpus(), &count, &opts);
-		first = false;
-		if (err && errno != ENOENT && errno != ENOSPC) {
-			if (!total && (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP))
-				return read_counters_by_key(fd, keys, values, room);
-			lab_error_errno(errno, "cannot read the counters");
-			return -1;
-		}
-		total += count;
-	} while (!err && total < room);
-	return total;
-	/* END TODO(06.8) */
+	if (max_entries) {
+		bpf_map__set_max_entries(skel->maps.counts, max_entries);
+		bpf_map__set_max_entries(skel->maps.procs, max_entries);
+	}
 }
+/* END TODO(06.5) */
+
+/* TODO(06.6): pin both maps at pins->counts and pins->procs with
+ * bpf_map__pin(); unpin_maps() removes them with bpf_map__unpin().
+ * README task 6. */
+static int pin_maps(struct statecache_bpf *skel, const struct pins *pins)
+{
+	int err = bpf_map__pin(skel->maps.counts, pins->counts);
+
+	if (!err)
+		err = bpf_map__pin(skel->maps.procs, pins->procs);
+	if (err)
+		lab_error_errno(err, "cannot pin the maps in %s", pins->dir);
+	return err;
+}
+
+static void unpin_maps(struct statecache_bpf *skel)
+{
+	/* a map that was not pinned says so (EINVAL): nothing to undo */
+	bpf_map__unpin(skel->maps.counts, NULL);
+	bpf_map__unpin(skel->maps.procs, NULL);
+}
+/* END TODO(06.6) */
 
 /* lab-06 query: one process's state is a few keyed lookups, no scan. */
 static int query(const struct options *o)
@@ -102,38 +107,33 @@ static int query(const struct options *o)
 	return 0;
 }
 
-/* TODO(06.6): pin both maps at pins->counts and pins->procs with
- * bpf_map__pin(); unpin_maps() removes them with bpf_map__unpin().
- * README task 6. */
-static int pin_maps(struct statecache_bpf *skel, const struct pins *pins)
+/* Every counter of the map into keys[] and values[] (room for `room` keys,
+ * lab_ncpus() values each): returns how many, or -1. */
+long read_counters(int fd, struct count_key *keys, __u64 *values, __u32 room)
 {
-	int err = bpf_map__pin(skel->maps.counts, pins->counts);
+	/* TODO(06.8): read the whole map with bpf_map_lookup_batch(), each
+	 * call's out_batch cursor the next call's in_batch. README task 8. */
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 cursor, count, total = 0;
+	bool first = true;
+	int err;
 
-	if (!err)
-		err = bpf_map__pin(skel->maps.procs, pins->procs);
-	if (err)
-		lab_error_errno(err, "cannot pin the maps in %s", pins->dir);
-	return err;
+	do {
+		count = room - total;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, keys + total,
+					   values + (size_t)total * lab_ncpus(), &count, &opts);
+		first = false;
+		if (err && errno != ENOENT && errno != ENOSPC) {
+			if (!total && (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP))
+				return read_counters_by_key(fd, keys, values, room);
+			lab_error_errno(errno, "cannot read the counters");
+			return -1;
+		}
+		total += count;
+	} while (!err && total < room);
+	return total;
+	/* END TODO(06.8) */
 }
-
-static void unpin_maps(struct statecache_bpf *skel)
-{
-	/* a map that was not pinned says so (EINVAL): nothing to undo */
-	bpf_map__unpin(skel->maps.counts, NULL);
-	bpf_map__unpin(skel->maps.procs, NULL);
-}
-/* END TODO(06.6) */
-
-/* TODO(06.5): with --max-entries N (max_entries != 0), size both maps to N
- * with bpf_map__set_max_entries(), before load. README task 5. */
-static void size_maps(struct statecache_bpf *skel, unsigned int max_entries)
-{
-	if (max_entries) {
-		bpf_map__set_max_entries(skel->maps.counts, max_entries);
-		bpf_map__set_max_entries(skel->maps.procs, max_entries);
-	}
-}
-/* END TODO(06.5) */
 
 /* Nothing to poll: the kernel keeps the maps current by itself. Wake up to
  * notice a stop, and print a table every --interval seconds. */
