@@ -1,26 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Lab 03, user side: read fork/exec/exit records from a perf buffer (one ring
  * per CPU) and print them in timestamp order, or from the ring buffer in the
- * order they were reserved. */
+ * order they were reserved. Options, printing and the buffers' plumbing are
+ * in support.c. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "lab.h"
-#include "lifecycle.h"
-#include "lifecycle.skel.h"
-
-enum { OPT_BUFFER = 0x200, OPT_REORDER_MS, OPT_NO_REORDER, OPT_RING_SIZE };
+#include "support.h"
 
 static struct lab lab;
-static bool use_ring;                        /* --buffer ring */
-static bool reorder = true;                  /* off with --no-reorder or --buffer ring */
-static unsigned int reorder_ms = 50;         /* --reorder-ms */
-static unsigned int pages = 64;              /* --pages: perf ring size per CPU */
-static unsigned long ring_size = 256 * 1024; /* --ring-size: the ring buffer, in bytes */
-static bool reorder_ms_given, pages_given, ring_size_given;
+static const struct options *opts;
 
 /* the summary */
 static unsigned long long received, lost, out_of_order, late;
@@ -28,84 +19,6 @@ static unsigned long long received, lost, out_of_order, late;
 static unsigned long long newest_received; /* the largest stamp received so far */
 static unsigned long long newest_released; /* the largest stamp the reorder stage printed */
 static int stage_err;                      /* the reorder stage could not hold a record */
-
-static const struct argp_option options[] = {
-	{ "buffer", OPT_BUFFER, "perf|ring", 0,
-	  "perf: one ring per CPU, merged by timestamp (default); "
-	  "ring: one BPF ring buffer, printed in arrival order", 0 },
-	{ "reorder-ms", OPT_REORDER_MS, "MS", 0,
-	  "perf: hold each record until it is MS ms old, to print it in timestamp order "
-	  "(default 50)", 0 },
-	{ "no-reorder", OPT_NO_REORDER, NULL, 0, "print the records in arrival order", 0 },
-	{ "pages", 'P', "N", 0, "perf: pages per CPU, a power of two (default 64)", 0 },
-	{ "ring-size", OPT_RING_SIZE, "BYTES", 0,
-	  "ring: its size, a power of two of at least one page (default 262144)", 0 },
-	{ 0 },
-};
-
-static error_t parse_arg(int key, char *arg, struct argp_state *state)
-{
-	switch (key) {
-	case OPT_BUFFER:
-		if (strcmp(arg, "perf") && strcmp(arg, "ring"))
-			lab_usage_error(state, "--buffer is perf or ring, got '%s'", arg);
-		use_ring = !strcmp(arg, "ring");
-		return 0;
-	case OPT_REORDER_MS:
-		reorder_ms = lab_parse_uint(state, "--reorder-ms", arg, 0, 60000);
-		reorder_ms_given = true;
-		return 0;
-	case OPT_NO_REORDER:
-		reorder = false;
-		return 0;
-	case 'P':
-		pages = lab_parse_pages(state, arg);
-		pages_given = true;
-		return 0;
-	case OPT_RING_SIZE:
-		ring_size = lab_parse_ring_size(state, arg);
-		ring_size_given = true;
-		return 0;
-	case ARGP_KEY_END:
-		if (use_ring && (reorder_ms_given || pages_given))
-			lab_usage_error(state, "--reorder-ms and --pages are for --buffer perf");
-		if (!use_ring && ring_size_given)
-			lab_usage_error(state, "--ring-size is for --buffer ring");
-		if (!reorder && reorder_ms_given)
-			lab_usage_error(state, "--reorder-ms and --no-reorder exclude each other");
-		/* one ring: its order is already the order of reservation */
-		if (use_ring)
-			reorder = false;
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
-
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_arg,
-	.doc = "Lab 03: trace fork, exec and exit, and print them in the order they happened.",
-};
-
-static void print_event(const struct event *e)
-{
-	static const char *const kinds[] = {
-		[EVENT_FORK] = "fork", [EVENT_EXEC] = "exec", [EVENT_EXIT] = "exit",
-	};
-
-	if (lab.opt.quiet)
-		return;
-	printf("%s ts=%llu cpu=%d pid=%d ppid=%d comm=",
-	       e->kind >= EVENT_FORK && e->kind <= EVENT_EXIT ? kinds[e->kind] : "unknown",
-	       e->ts, e->cpu, e->pid, e->ppid);
-	lab_put_quoted(stdout, e->comm, sizeof(e->comm));
-	if (e->kind == EVENT_EXEC) {
-		fputs(" file=", stdout);
-		lab_put_quoted(stdout, e->filename, sizeof(e->filename));
-	}
-	putchar('\n');
-}
 
 /* ---- the reorder stage: records held in a min-heap by timestamp --------- */
 
@@ -131,23 +44,14 @@ static void swap_held(size_t i, size_t j)
 	heap[j] = tmp;
 }
 
-/* TODO(03.5): keep heap[] a min-heap. It is a binary tree in an array: the
- * children of i are 2i+1 and 2i+2, its parent is (i-1)/2, and no record is
- * older() than its parent, so heap[0] is the oldest. sift_up(i): the record
- * at i was just appended; swap it with its parent while it is older.
- * sift_down(i): the record at i was just moved to the root; swap it with the
- * older of its children while that child is older than it. Each is
- * O(log n) swaps (swap_held), so holding n records costs O(n log n). */
+/* TODO(03.5): keep heap[] a min-heap by older(): sift_up() after an append,
+ * sift_down() after the root was replaced, with swap_held(). README task 5. */
 static void sift_up(size_t i)
 {
-	(void)i; /* nothing moves yet: the heap is in arrival order */
-	(void)older;
-	(void)swap_held;
 }
 
 static void sift_down(size_t i)
 {
-	(void)i;
 }
 /* END TODO(03.5) */
 
@@ -181,31 +85,17 @@ static struct held heap_pop(void)
 /* Every record, from either buffer, in the order it arrives. */
 static void on_record(const struct event *e)
 {
-	/* TODO(03.6): a record arrives. Count it in `received`. If its stamp is
-	 * below the newest one received before it (`newest_received`), it
-	 * arrived out of order: count it in `out_of_order`; else it is the new
-	 * newest. Without `reorder`, print it now with print_event(). With
-	 * `reorder`, it is `late` if the stage has already printed a newer
-	 * record (its ts < newest_released): its place in the output is gone.
-	 * Then hold it with heap_push(); if that fails, keep the error in
-	 * stage_err (the poll loop stops on it). */
-	received++;
-	print_event(e); /* in arrival order, neither counted nor held */
-	(void)newest_received;
-	(void)newest_released;
-	(void)heap_push;
+	/* TODO(03.6): count the record (received, out_of_order against
+	 * newest_received); print it now without opts->reorder, else count it
+	 * late against newest_released and heap_push() it. README task 6. */
 	/* END TODO(03.6) */
 }
 
 /* Print, oldest first, every held record stamped before `watermark`. */
 static void release_until(unsigned long long watermark)
 {
-	/* TODO(03.7): while the heap holds records and the oldest (heap[0]) is
-	 * stamped before `watermark`, take it out with heap_pop() and print it.
-	 * Keep the newest stamp printed so far in newest_released: a record
-	 * that arrives below it is late. */
-	(void)watermark; /* nothing is released */
-	(void)heap_pop;
+	/* TODO(03.7): heap_pop() and print every record stamped before
+	 * `watermark`, raising newest_released to each. README task 7. */
 	/* END TODO(03.7) */
 	/* whoever reads our stdout (a pipe, a file) sees them now, not when
 	 * stdio's buffer fills up */
@@ -214,102 +104,60 @@ static void release_until(unsigned long long watermark)
 
 /* ---- the two buffers --------------------------------------------------- */
 
-struct buffer {
-	struct perf_buffer *perf; /* --buffer perf */
-	struct ring_buffer *ring; /* --buffer ring */
-};
-
-static void handle_sample(void *ctx, int cpu, void *data, __u32 size)
+/* A perf sample: libbpf hands its data at an address that is 4 mod 8, and
+ * perf pads it to 8 bytes. Check the size, copy it to an aligned record. */
+static void handle_record(void *ctx, int cpu, void *data, __u32 size)
 {
-	(void)ctx;
-	(void)cpu;
-	if (!lab_is_flush_marker(data, size))
-		on_record(data);
+	struct event e;
+
+	if (size < sizeof(e) || lab_is_flush_marker(data, size))
+		return;
+	memcpy(&e, data, sizeof(e));
+	on_record(&e);
 }
 
 static void handle_lost(void *ctx, int cpu, __u64 count)
 {
-	(void)ctx;
-	(void)cpu;
 	lost += count;
 }
 
+/* A ring buffer record: 8-byte aligned, of the size written. */
 static int handle_ring_record(void *ctx, void *data, size_t size)
 {
-	(void)ctx;
-	(void)size;
-	on_record(data);
+	struct event e;
+
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	on_record(&e);
 	return 0;
 }
 
 static int open_buffer(struct lifecycle_bpf *skel, struct buffer *b)
 {
-	if (use_ring) {
-		b->ring = ring_buffer__new(bpf_map__fd(skel->maps.ring), handle_ring_record,
-					   NULL, NULL);
+	if (opts->use_ring) {
+		b->ring = ring_buffer__new(bpf_map__fd(skel->maps.events_ring),
+					   handle_ring_record, NULL, NULL);
 		if (!b->ring)
 			lab_error_errno(errno, "cannot open the ring buffer");
 		return b->ring ? 0 : -1;
 	}
-	b->perf = perf_buffer__new(bpf_map__fd(skel->maps.events), pages, handle_sample,
+	b->perf = perf_buffer__new(bpf_map__fd(skel->maps.events), opts->pages, handle_record,
 				   handle_lost, NULL, NULL);
 	if (!b->perf)
 		lab_error_errno(errno, "cannot open the perf buffer");
 	return b->perf ? 0 : -1;
 }
 
-/* Wait up to timeout_ms for records, and pass each one to on_record(). A
- * perf buffer's poll reads every ring that epoll reports, each to its end. */
-static int buffer_poll(struct buffer *b, int timeout_ms)
-{
-	int n = b->ring ? ring_buffer__poll(b->ring, timeout_ms)
-			: perf_buffer__poll(b->perf, timeout_ms);
-
-	return stage_err ? stage_err : n;
-}
-
-/* How long the next poll may sleep: until the oldest record held is due
- * (stamped window_ns before `now`), and LAB_POLL_MS at most. A quiet
- * moment then costs no extra delay: the last records held come out on time. */
-static int poll_timeout_ms(long long now, unsigned long long window_ns)
-{
-	long long wait_ns;
-
-	if (!heap_len)
-		return LAB_POLL_MS;
-	wait_ns = (long long)(heap[0].e.ts + window_ns) - now;
-	if (wait_ns <= 0)
-		return 0;
-	if (wait_ns >= LAB_POLL_MS * 1000000LL)
-		return LAB_POLL_MS;
-	return (wait_ns + 999999) / 1000000;
-}
-
 static int poll_events(struct buffer *b)
 {
-	unsigned long long window_ns = reorder_ms * 1000000ULL;
+	unsigned long long window_ns = opts->reorder_us * 1000ULL;
 
-	/* TODO(03.8): the poll loop of lab 01, which now also releases what is
-	 * old enough. Until lab_should_stop(&lab): read the clock with
-	 * lab_now_ns() *before* the poll, poll with
-	 * buffer_poll(b, poll_timeout_ms(that time, window_ns)), then call
-	 * release_until(that time - window_ns). Why before: a record stamped
-	 * before that moment was written before it, so its ring had woken the
-	 * epoll set, and the poll reads every ring it reports to the end. Only
-	 * a record stamped but not yet written, or whose wakeup is delayed, can
-	 * still come later: the window is for those. buffer_poll() returns the
-	 * number of records read or a negative error, where -EINTR (a signal)
-	 * is not one. */
-	while (!lab_should_stop(&lab)) { /* polls, but never releases */
-		int err = buffer_poll(b, LAB_POLL_MS);
-
-		if (err < 0 && err != -EINTR) {
-			lab_error_errno(err, "cannot read the %s buffer", use_ring ? "ring" : "perf");
-			return err;
-		}
-	}
-	(void)window_ns;
-	(void)poll_timeout_ms;
+	/* TODO(03.8): until lab_should_stop(): wait_for_records(), read the clock,
+	 * read_every_ring(), then release_until(that time - window_ns), in this
+	 * order. -EINTR is no error. README task 8. */
+	lab_todo("03.8", "nothing waits for, reads or releases the records");
+	return -ENOSYS;
 	/* END TODO(03.8) */
 	return 0;
 }
@@ -334,7 +182,7 @@ static int drain_events(struct lifecycle_bpf *skel, struct buffer *b)
 	if (!err)
 		err = stage_err;
 	if (err) {
-		lab_error_errno(err, "cannot drain the %s buffer", use_ring ? "ring" : "perf");
+		lab_error_errno(err, "cannot drain the buffer");
 		return err;
 	}
 	/* the final flush: nothing can arrive any more, so whatever is held is
@@ -343,62 +191,42 @@ static int drain_events(struct lifecycle_bpf *skel, struct buffer *b)
 	return 0;
 }
 
-static void configure(struct lifecycle_bpf *skel)
-{
-	unsigned long page = sysconf(_SC_PAGESIZE);
-
-	skel->rodata->use_ring = use_ring;
-	/* the ring exists in both modes (one object, one set of programs);
-	 * unused, it costs one page */
-	bpf_map__set_max_entries(skel->maps.ring, use_ring ? ring_size : page);
-	/* lab_perf_flush is for a perf buffer's lost records only */
-	bpf_program__set_autoload(skel->progs.lab_perf_flush, !use_ring);
-}
-
 int main(int argc, char **argv)
 {
 	struct lifecycle_bpf *skel = NULL;
 	struct buffer buffer = { 0 };
 	int err = -1;
 
-	lab_parse_args(&lab, "lab-03", &argp, argc, argv);
+	opts = parse_options(&lab, argc, argv);
+	if (lab_preflight(&lab, LAB_NEED_TP_BTF | LAB_NEED_PERFBUF | LAB_NEED_RINGBUF |
+				LAB_NEED_RUN_ON_CPU))
+		return 1;
 	lab_install_signal_handlers();
-	if (lab_preflight(&lab, LAB_NEED_PERFBUF | LAB_NEED_RINGBUF | LAB_NEED_RUN_ON_CPU) || lab_fork_held_command(&lab))
+	if (lab_fork_held_command(&lab))
 		goto out;
 
 	skel = lifecycle_bpf__open();
-	if (!skel) {
+	if (!skel || configure(skel)) {
 		lab_bpf_error(errno, "cannot open the BPF object");
 		goto out;
 	}
-	configure(skel);
 	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_target);
-	err = lifecycle_bpf__load(skel);
-	if (err) {
+	if ((err = lifecycle_bpf__load(skel)))
 		lab_bpf_error(err, "cannot load the BPF programs");
-		goto out;
-	}
-	err = lifecycle_bpf__attach(skel);
-	if (err) {
+	else if (!(err = open_buffer(skel, &buffer)) && (err = lifecycle_bpf__attach(skel)))
 		lab_bpf_error(err, "cannot attach the BPF programs");
+	if (err || (err = lab_seed_ready_release(&lab, skel->obj, "fork, exec and exit")))
 		goto out;
-	}
 
-	err = open_buffer(skel, &buffer);
-	if (!err)
-		err = lab_seed_ready_release(&lab, skel->obj, "fork, exec and exit");
-	if (err)
-		goto out;
 	lab_stall(&lab);
 	err = poll_events(&buffer);
-	/* detach, then wait out the runs in flight: no new records from here
-	 * on, so the drain leaves the counts final */
-	lifecycle_bpf__detach(skel);
-	lab_wait_for_running_programs();
+	lifecycle_bpf__detach(skel);        /* no new records from here on */
+	lab_wait_for_running_programs();   /* nor from a run still in flight */
 	if (!err)
 		err = drain_events(skel, &buffer);
-	lab_summary("received=%llu lost=%llu out_of_order=%llu late=%llu", received,
-		    lost + skel->bss->ring_lost, out_of_order, late);
+	print_stats();
+	lab_summary("received=%llu lost=%llu dropped=%llu out_of_order=%llu late=%llu", received,
+		    lost, skel->bss->dropped, out_of_order, late);
 out:
 	perf_buffer__free(buffer.perf);
 	ring_buffer__free(buffer.ring);

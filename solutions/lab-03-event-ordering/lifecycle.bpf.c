@@ -5,28 +5,37 @@
 #include "lab.bpf.h"
 #include "lifecycle.h"
 
+#define ENOSPC 28 /* vmlinux.h has no errno values */
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* --buffer ring, set by user space before load: the verifier then drops the
  * path not taken, so each run uses exactly one of the two maps below. */
 const volatile bool use_ring = false;
 
-/* Records the ring buffer had no room for. A perf buffer counts its own
- * losses and reports them in PERF_RECORD_LOST; the ring buffer does not. */
-__u64 ring_lost = 0;
+/* Set by user space before load: does this kernel's sched_process_exit pass
+ * group_dead (Linux 6.16 and later)? */
+const volatile bool exit_has_group_dead = true;
 
-/* One ring per CPU, as in lab 01. */
+/* Records the program could not hand over and the kernel does not report:
+ * every ring buffer output that failed, and every perf output that failed
+ * with another error than -ENOSPC (a full perf ring: the kernel counts that
+ * one itself and reports it in a PERF_RECORD_LOST). */
+__u64 dropped = 0;
+
+/* The buffer map of --buffer perf: one ring per CPU, as in lab 01. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(u32));
 	__uint(value_size, sizeof(u32));
 } events SEC(".maps");
 
-/* One ring for every CPU, as in lab 02; user space sets its size before load. */
+/* The buffer map of --buffer ring: one ring for every CPU, as in lab 02;
+ * user space sets its size before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
-} ring SEC(".maps");
+} events_ring SEC(".maps");
 
 /* Never attached: user space runs it once on each CPU at the end
  * (lab_perf_flush_lost in common/system.c, through BPF_PROG_TEST_RUN). Each
@@ -49,12 +58,8 @@ static __always_inline void fill(struct event *e, int kind, struct task_struct *
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
 
-	/* TODO(03.1): stamp the record. e->ts = bpf_ktime_get_ns(): the
-	 * CLOCK_MONOTONIC time in ns, read from one clock that every CPU
-	 * shares, so stamps taken on different CPUs compare; it is the only
-	 * thing user space can sort by. e->cpu = bpf_get_smp_processor_id():
-	 * the CPU this runs on, which with BPF_F_CURRENT_CPU is also the perf
-	 * ring the record goes to. */
+	/* TODO(03.1): stamp the record with bpf_ktime_get_ns() and the CPU it
+	 * runs on with bpf_get_smp_processor_id(). README task 1. */
 	e->ts = bpf_ktime_get_ns();
 	e->cpu = bpf_get_smp_processor_id();
 	/* END TODO(03.1) */
@@ -63,19 +68,34 @@ static __always_inline void fill(struct event *e, int kind, struct task_struct *
 /* Send the record through whichever buffer user space chose. */
 static __always_inline void emit(void *ctx, struct event *e)
 {
-	/* TODO(03.4): with use_ring, copy `e` into the shared ring with
-	 * bpf_ringbuf_output(&ring, e, sizeof(*e), 0). It returns an error when
-	 * the ring has no room: count that in `ring_lost` with
-	 * __sync_fetch_and_add (every CPU runs this at once), since nobody else
-	 * will. Without use_ring, the perf buffer of lab 01:
-	 * bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)). */
+	/* TODO(03.4): send `e` with bpf_ringbuf_output() or bpf_perf_event_output(),
+	 * and count in `dropped` (atomically) what the kernel will not report.
+	 * README task 4. */
+	long err;
+
 	if (use_ring) {
-		if (bpf_ringbuf_output(&ring, e, sizeof(*e), 0))
-			__sync_fetch_and_add(&ring_lost, 1);
-	} else {
-		bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+		if (bpf_ringbuf_output(&events_ring, e, sizeof(*e), 0))
+			__sync_fetch_and_add(&dropped, 1);
+		return;
 	}
+	err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+	if (err && err != -ENOSPC)
+		__sync_fetch_and_add(&dropped, 1);
 	/* END TODO(03.4) */
+}
+
+/* Never attached, and loaded only with --probe (a checker's option, see the
+ * README): user space runs it on a given CPU (BPF_PROG_TEST_RUN) while it
+ * reads the rings, to write a record stamped after its clock was read into
+ * a ring it has already read. */
+SEC("raw_tp")
+int lab_probe(void *ctx)
+{
+	struct event e = {};
+
+	fill(&e, EVENT_PROBE, bpf_get_current_task_btf());
+	emit(ctx, &e);
+	return 0;
 }
 
 /* Runs in the parent, after the child is built and before it is woken up:
@@ -89,10 +109,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	if (!lab_traced())
 		return 0;
 
-	/* TODO(03.2): sched_process_fork fires for every clone(), so for every
-	 * new thread too (pthread_create() is clone(CLONE_THREAD)). Keep whole
-	 * processes only: a new process leads its own thread group, so return
-	 * unless child->pid == child->tgid. */
+	/* TODO(03.2): keep whole processes only: return when the new task is a
+	 * thread (child->pid != child->tgid). README task 2. */
 	if (child->pid != child->tgid)
 		return 0;
 	/* END TODO(03.2) */
@@ -118,19 +136,31 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	return 0;
 }
 
-/* Runs in every exiting thread. Only its first argument is read, the one
- * every kernel passes (newer ones add a second, group_dead). */
+/* Runs in every exiting thread, p being the current task. Since Linux 6.16
+ * the tracepoint also passes group_dead: true for the thread whose exit ends
+ * its thread group, the process. Older kernels pass only p: ctx[1] is then
+ * out of bounds, and the verifier (which skips the branch that the constant
+ * exit_has_group_dead rules out) never sees it read. There, the process is
+ * dead once its signal struct counts no live thread, which the exiting
+ * thread has just decremented. That fallback is racy: two threads that exit
+ * at once can both read 0 and both report the exit. */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(handle_exit, struct task_struct *p)
+int handle_exit(u64 *ctx)
 {
+	struct task_struct *p = (struct task_struct *)ctx[0];
 	struct event e = {};
+	bool group_dead;
 
 	if (!lab_traced())
 		return 0;
+	if (exit_has_group_dead)
+		group_dead = ctx[1];
+	else
+		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 
-	/* TODO(03.3): every thread's exit fires sched_process_exit. Report the
-	 * process's exit once, from its leader: return unless p->pid == p->tgid. */
-	if (p->pid != p->tgid)
+	/* TODO(03.3): report the process's exit once: return unless this
+	 * thread's exit ends its thread group (group_dead). README task 3. */
+	if (!group_dead)
 		return 0;
 	/* END TODO(03.3) */
 

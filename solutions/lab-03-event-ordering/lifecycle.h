@@ -10,6 +10,7 @@ enum event_kind {
 	EVENT_FORK = 1,
 	EVENT_EXEC,
 	EVENT_EXIT,
+	EVENT_PROBE, /* --probe only: a record lab_probe writes (README, "Check it") */
 };
 
 struct event {
