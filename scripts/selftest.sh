@@ -32,7 +32,7 @@ labs=${LABS:-$(ls -d labs/lab-[0-9][0-9]-* | sed 's|labs/lab-\([0-9]*\)-.*|\1|')
 # one checker run at a time on a machine (checks/lock.bash): make test is the
 # holder while it runs, and says whom it waits for
 . checks/lock.bash
-kedl_take_lock "make test${LABS:+ LABS=$LABS}" || exit 1
+kedl_take_lock "make test${LABS:+ LABS=$LABS}" || { echo "0 passed, 1 failed"; exit 1; }
 bpf_snapshot() {
 	for kind in prog map link; do
 		bpftool "$kind" show 2>/dev/null | sed -n "s/^\([0-9]*\):.*/$kind \1/p"
