@@ -63,6 +63,8 @@ struct counter {
 /* From statecache.c, the lesson. */
 long read_counters(int fd, struct count_key *keys, __u64 *values, __u32 room);
 __u64 sum_cpus(const __u64 *values);
+
+/* The number of possible CPUs: how many values a lookup in counts returns. */
 int lab_ncpus(void);
 
 /* Kernels before 5.6 have no batch lookups: read_counters()'s fallback. */
