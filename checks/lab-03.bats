@@ -126,7 +126,7 @@ expect_lifecycles() {
 	problems=$(lifecycle_problems "$1" "$2")
 	[ -n "$problems" ] || return 0
 	case $problems in
-	missing:*) hint="a record never printed: TODO(03.4) sends it, TODO(03.6) holds it, TODO(03.7) releases it" ;;
+	missing:*) hint="a record never printed: TODO(03.2) keeps every new process (test the child, not the parent), TODO(03.4) sends it, TODO(03.6) holds it, TODO(03.7) releases it" ;;
 	twice:*)   hint="each record is printed once: TODO(03.7) prints what heap_pop() takes out; TODO(03.2) and TODO(03.3) keep processes, not threads" ;;
 	order:*)   hint=$HINT_ORDER ;;
 	stamps:*)  hint=$HINT_STAMP ;;
