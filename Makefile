@@ -9,7 +9,7 @@ PREREQS   := $(VMLINUX_H) $(LIBCOMMON) $(TRIGGER)
 # Checker run on the student's tree unless LAB_TREE=solutions is given.
 LAB_TREE  ?= labs
 
-.PHONY: help setup doctor all common test grade bench clean
+.PHONY: help setup doctor all common test test-full grade bench clean
 help:
 	@echo 'make setup        install the packages, mount tracefs and bpffs, print readiness'
 	@echo 'make doctor       print the readiness table only'
@@ -19,6 +19,7 @@ help:
 	@echo 'make grade        one row per lab: tests passed on your work'
 	@echo 'make diff-NN      what a student writes in lab NN (diff -ru lab solution)'
 	@echo 'make test         prove every checker: passes on solutions/, fails on labs/'
+	@echo 'make test-full    the same, every test on every mutant and mistake (slow)'
 	@echo 'make bench-NN     build lab-NN and solution-NN, run the lab'"'"'s benchmark on your build'
 	@echo '                  beside the reference'"'"'s row (LAB_TREE=solutions: the reference alone)'
 	@echo 'make bench        every lab'"'"'s benchmark'
@@ -54,6 +55,10 @@ grade:
 	@scripts/grade.sh
 test:
 	@scripts/selftest.sh
+# the instructors' exhaustive run: every test of the checker on every mutant
+# and every mistake (make test stops at a mutant's or a mistake's first failure)
+test-full:
+	@MISTAKES_FULL=1 scripts/selftest.sh
 # A lab's benchmark (solutions/lab-NN-*/bench.sh) measures build/$LAB_TREE/lab-NN,
 # the student's build by default, and prints the reference's row beside it.
 bench: $(addprefix bench-,$(LAB_IDS))

@@ -4,6 +4,9 @@
 #   LAB_TREE=labs (default) | solutions   which tree is checked
 #   TSAN=1                                check the ThreadSanitizer build
 #   UBSAN=1                               check the UndefinedBehaviorSanitizer build
+#   KEDL_FAIL_FAST=1                      after the first failing test, skip the rest
+#                                         (make test: on a mutant or a mistake, one
+#                                         failure is all it needs to see)
 #   LAB_TIMEOUT=60                        seconds any one lab run may take
 #
 # Conventions the checkers keep (CONTRIBUTING.md): no sleeping to wait for a
@@ -53,6 +56,9 @@ lab_build() {
 # it fails, so a broken build is one clear failure, not a cascade.
 lab_setup() {
 	kedl_lock_forget # nothing this test starts may keep the checkers' lock held
+	if [ -n "${KEDL_FAIL_FAST:-}" ] && [ -e "$BATS_FILE_TMPDIR/a-test-failed" ]; then
+		skip "an earlier test failed (KEDL_FAIL_FAST)"
+	fi
 	if [[ $BATS_TEST_DESCRIPTION != *" builds" ]]; then
 		[ ! -e "$BATS_FILE_TMPDIR/build-failed" ] || skip "lab-$LAB does not build (see the first test)"
 	fi
@@ -68,6 +74,8 @@ lab_setup() {
 }
 
 lab_teardown() {
+	# bats sets BATS_TEST_COMPLETED when the test passed or skipped
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || touch "$BATS_FILE_TMPDIR/a-test-failed"
 	if [ -n "${LAB_PID:-}" ] && kill -0 "$LAB_PID" 2>/dev/null; then
 		# a test that failed mid-run: the lab first, SIGKILL to timeout would orphan it
 		pkill -KILL -P "$LAB_PID" 2>/dev/null

@@ -65,6 +65,8 @@ export nn lab name ROOT
 built=$(printf '%s\n' "${runnable[@]}" | xargs -r -P 2 -I{} bash -c 'prepare "$1" && echo "built $1"' _ {})
 grep -v '^built ' <<< "$built" | grep . && status=1
 
+# One failing test is all a mistake needs to show (MISTAKES_FULL=1: run them all).
+[ -n "${MISTAKES_FULL:-}" ] || export KEDL_FAIL_FAST=1
 # one hold of the checkers' lock for the whole catalogue (make test holds it already)
 [ "${#runnable[@]}" = 0 ] || kedl_take_lock "mistakes.sh $nn" || exit 1
 

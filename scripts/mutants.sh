@@ -30,11 +30,10 @@ splice() {
 	' "$2" "$3"
 }
 
-status=0
-ids=$(grep -ho 'TODO([0-9][0-9]\.[0-9]*)' "$lab"/*.c "$lab"/*.h 2>/dev/null | grep -o '[0-9.]*[0-9]' | sort -u -t. -k2n)
-for id in $ids; do
-	tree=mutant-$id
-	dir=$(variant_dir "$tree" "$name")
+# make_mutant ID: build/variant-src/mutant-ID/<lab>, built; "FAIL ..." if not
+make_mutant() {
+	local id=$1 dir f base
+	dir=$(variant_dir "mutant-$id" "$name")
 	for f in "$sol"/*; do
 		base=$(basename "$f")
 		if grep -q "TODO($id)" "$f" 2>/dev/null; then
@@ -43,11 +42,25 @@ for id in $ids; do
 			cp "$f" "$dir/$base"
 		fi
 	done
-	if ! build_variant "$dir"; then
-		echo "FAIL lab $nn: the mutant without TODO($id) does not build (see $dir/build.log)"
-		status=1
-		continue
-	fi
+	build_variant "$dir" || echo "FAIL lab $nn: the mutant without TODO($id) does not build (see $dir/build.log)"
+}
+
+# One failing test is all a mutant needs to show (MISTAKES_FULL=1: run them all).
+[ -n "${MISTAKES_FULL:-}" ] || export KEDL_FAIL_FAST=1
+. checks/lock.bash
+status=0
+ids=$(grep -ho 'TODO([0-9][0-9]\.[0-9]*)' "$lab"/*.c "$lab"/*.h 2>/dev/null | grep -o '[0-9.]*[0-9]' | sort -u -t. -k2n)
+
+# build them all first, two at a time: builds use the CPUs, checkers the lock
+export -f make_mutant splice variant_dir build_variant
+export nn lab sol name ROOT
+broken=$(printf '%s\n' $ids | xargs -r -P 2 -I{} bash -c 'make_mutant "$1"' _ {})
+[ -z "$broken" ] || { echo "$broken"; status=1; }
+[ -z "$ids" ] || kedl_take_lock "mutants.sh $nn" || exit 1
+
+for id in $ids; do
+	tree=mutant-$id
+	grep -qF "TODO($id) does not build" <<< "$broken" && continue
 	tap=$(LAB_TREE=$tree timeout -k 10 900 bats --tap "checks/lab-$nn.bats" 2>&1)
 	failing=$(grep -c '^not ok ' <<< "$tap")
 	if [ "$failing" -gt 0 ]; then
