@@ -181,7 +181,7 @@ progs_of_process() {
 			expect_eq "exit status (--buffer $kind --memory $budget)" 0 "$status" "see the lab's message below"
 			expect_eq "summary memory (--buffer $kind --memory $budget)" "$(expected_memory "$kind" "$budget")" \
 				"$(summary_value memory)" \
-				"$([ "$kind" = ring ] && echo "TODO(07.4): the largest power-of-two number of pages <= the budget" || echo "TODO(07.5): the largest power-of-two pages per CPU with pages x CPUs x page <= the budget")"
+				"$([ "$kind" = ring ] && echo "TODO(07.4): the largest power-of-two number of pages <= the budget; TODO(07.6) reports max_entries" || echo "TODO(07.5): the largest power-of-two pages per CPU with pages x CPUs x page <= the budget; TODO(07.7) reports pages x rings x page size")"
 		done
 	done
 }
