@@ -93,6 +93,9 @@ void print_event(const struct event *e)
 	fputs(" file=", stdout);
 	lab_put_quoted(stdout, e->filename, sizeof(e->filename));
 	putchar('\n');
+	/* out as soon as it is read, even into a file or a pipe: a reader may be
+	 * waiting for this line (checks/lab-07.bats waits for lines mid-run) */
+	fflush(stdout);
 }
 
 const char *ready_what(const char *title, const char *why)
