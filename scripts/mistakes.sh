@@ -40,7 +40,7 @@ header() { sed -n "s/^$1: *//p;/^---$/q" "$2" | head -n 1; }
 prepare() {
 	local tree=mistake-$nn-$(basename "$1" .patch) dir
 	dir=$(variant_dir "$tree" "$name")
-	cp -r "$lab"/. "$dir"/
+	cp -rp "$lab"/. "$dir"/ # -p: see build_variant
 	if ! patch -s -p1 -d "$dir" --no-backup-if-mismatch < "$1" > "$dir/patch.log" 2>&1; then
 		echo "FAIL lab $nn: mistake $(basename "$1" .patch) no longer applies to $lab (see $dir/patch.log)"
 		return 1
