@@ -373,6 +373,35 @@ start_other() {
 	expect_sub "lab-06 cleanup --name $NAME with nothing pinned" 0 "nothing to do is not an error"
 }
 
+@test "a traced process that takes the pid of one just reaped keeps being traced: its exec and exit are counted" {
+	# The kernel frees a reaped task in an RCU callback, some time later. The
+	# shared tracker (bpf-headers/lab.bpf.h) must not let that late free untrack
+	# a new traced process that took the same pid meanwhile. ns_last_pid makes
+	# the reuse happen; a pid taken by something else in between is retried.
+	local script=$BATS_TEST_TMPDIR/reuse.sh a b line try
+	[ -w /proc/sys/kernel/ns_last_pid ] || skip "needs /proc/sys/kernel/ns_last_pid (CONFIG_CHECKPOINT_RESTORE)"
+	cat > "$script" <<'X'
+/bin/true & a=$!; wait $a
+echo $((a - 1)) > /proc/sys/kernel/ns_last_pid
+sh -c 'j=0; while [ $j -lt 20000 ]; do j=$((j+1)); done; exec /bin/true' & b=$!; wait $b
+echo "reuse a=$a b=$b" >&2
+X
+	for try in 1 2 3 4 5; do
+		run_lab run --name "$NAME" -n 100 -i 0 -- /bin/sh "$script"
+		expect_eq "exit status of lab-06 run -- sh reuse.sh" 0 "$status" "see the lab's message above"
+		a=$(sed -n 's/^reuse a=\([0-9]*\) .*/\1/p' "$LAB_ERR")
+		b=$(sed -n 's/^reuse .* b=\([0-9]*\)$/\1/p' "$LAB_ERR")
+		[ -n "$a" ] && [ "$a" = "$b" ] && break
+	done
+	[ -n "$a" ] && [ "$a" = "$b" ] || skip "no pid reuse in 5 tries (something else took the pid each time)"
+	line=$(proc_line "$b" "$LAB_OUT")
+	# pid b ran /bin/true (exec 1), then as a new process exec'd /bin/true again (exec 2)
+	expect_eq "execs of pid $b (reaped, then reused by a traced process)" 2 "$(field execs "$line")" \
+		"lab_tracked in bpf-headers/lab.bpf.h: a late sched_process_free must not untrack the new process"
+	expect_eq "state of pid $b" exited "$(field state "$line")" \
+		"lab_tracked in bpf-headers/lab.bpf.h: a late sched_process_free must not untrack the new process"
+}
+
 @test "a burst of N calls with a stalled reader: nothing waits in a buffer, the cache counts all N" {
 	# --stall-ms with -- COMMAND: user space reads nothing until the command has
 	# exited; lab 04's smallest ring buffer, stalled the same way, keeps ~127 of them
