@@ -104,7 +104,7 @@ for nn in $labs; do
 	if [ "$checker_status" = 124 ]; then
 		fail "lab $nn labs: the checker did not finish within ${CHECKER_TIMEOUT}s"
 	elif [ "$failing" -gt 0 ]; then
-		pass "lab $nn labs: the checker fails on the untouched exercise ($failing of $total tests fail)"
+		pass "lab $nn labs: the checker fails on the untouched exercise (first at: $(grep -m 1 '^not ok ' <<< "$tap" | sed 's/^not ok [0-9]* //'))"
 	else
 		fail "lab $nn labs: the checker passes on the untouched exercise: it proves nothing"
 	fi
