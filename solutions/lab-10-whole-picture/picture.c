@@ -82,7 +82,7 @@ static double pct_of_baseline(const struct row *r)
 	 * README task 3. */
 	const struct row *base = find_row(all, r->sweep, opts->baseline, r->param, r->run);
 
-	if (!base)
+	if (!base || !(base->v[K_RATE] > 0))
 		return NAN;
 	return 100 * r->v[K_RATE] / base->v[K_RATE];
 	/* END TODO(10.3) */

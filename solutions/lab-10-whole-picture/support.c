@@ -257,8 +257,8 @@ size_t group_rows(const struct rows *rows, struct group **groups)
 
 void report_broken(const struct row *r)
 {
-	lab_error("%s=%s run=%d (line %u) breaks received + lost + dropped == produced: "
-		  "%.0f + %.0f + %.0f = %.0f, produced %.0f", r->sweep, r->mechanism, r->run,
+	lab_error("%s (sweep %s) run %d, line %u: received + lost + dropped != produced: "
+		  "%.0f + %.0f + %.0f = %.0f, produced %.0f", r->mechanism, r->sweep, r->run,
 		  r->line, r->v[K_RECEIVED], or_zero(r->v[K_LOST]), or_zero(r->v[K_DROPPED]),
 		  r->v[K_RECEIVED] + or_zero(r->v[K_LOST]) + or_zero(r->v[K_DROPPED]),
 		  r->v[K_PRODUCED]);

@@ -102,7 +102,7 @@ static inline double max_of(const struct row *r) { return r->v[K_MAX]; }
 /* 0 for a figure the lab does not report (lost of a ring buffer). */
 static inline double or_zero(double x) { return isnan(x) ? 0 : x; }
 
-/* "lab-10: mechanism=X run=K (line N) breaks the identity: ..." on stderr. */
+/* "lab-10: X (sweep S) run K, line N: received + lost + dropped != produced ..." */
 void report_broken(const struct row *r);
 
 /* The table on stdout and in DIR/summary.md; the plot data in DIR/main.dat
