@@ -218,4 +218,11 @@ void lab_end_command(struct lab *lab);
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 long long lab_now_ns(void);
 
+/* Latency (common/latency.c): how long a record waited between its kernel
+ * timestamp (bpf_ktime_get_ns) and user space handling it. Note one record: */
+void lab_latency_note(unsigned long long ts_ns);
+/* " lat_p50_us=N lat_p99_us=N lat_max_us=N" for the summary line, or ""
+ * when no record was noted. Single-threaded: note from one thread. */
+void lab_latency_format(char *buf, size_t size);
+
 #endif /* LAB_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Lab 04's support code (README: "Support code: you can skip it"): the
- * options, the event lines, the latency histogram and the summary. */
+ * options, the event lines and the summary. */
 #include <string.h>
 #include <sys/resource.h>
 
@@ -137,54 +137,9 @@ struct usage usage_now(void)
 	};
 }
 
-/* ---- latency: a log-linear histogram -------------------------------------- */
-
-/* Bucket of v ns: below 16 one bucket per value, above 16 per power of two,
- * so a percentile is read to within 1/16 (6 %) of its value. */
-#define LAT_BUCKETS (61 * 16)
-static unsigned long long lat_hist[LAT_BUCKETS], lat_count, lat_max;
-
-static unsigned int lat_bucket(unsigned long long v)
-{
-	unsigned int msb;
-
-	if (v < 16)
-		return v;
-	msb = 63 - __builtin_clzll(v);
-	return (msb - 3) * 16 + ((v >> (msb - 4)) & 15);
-}
-
-static unsigned long long lat_bucket_low(unsigned int i)
-{
-	if (i < 16)
-		return i;
-	return (16ull + i % 16) << (i / 16 + 3 - 4);
-}
-
-static unsigned long long lat_percentile(double p)
-{
-	unsigned long long want = (unsigned long long)(p * lat_count), seen = 0;
-
-	if (want == 0)
-		want = 1;
-	for (unsigned int i = 0; i < LAT_BUCKETS; i++) {
-		seen += lat_hist[i];
-		if (seen >= want)
-			return lat_bucket_low(i);
-	}
-	return lat_max;
-}
-
 void show_record(const struct lab *lab, const struct event *e)
 {
-	long long latency = lab_now_ns() - (long long)e->ts;
-
-	if (latency < 0)
-		latency = 0;
-	lat_hist[lat_bucket(latency)]++;
-	lat_count++;
-	if ((unsigned long long)latency > lat_max)
-		lat_max = latency;
+	lab_latency_note(e->ts);
 	if (!lab->opt.quiet)
 		printf("getpgid seq=%llu cpu=%u tid=%u ts=%llu\n", e->seq, e->cpu, e->tid, e->ts);
 }
@@ -218,9 +173,7 @@ void print_summary(const struct counts *c, unsigned long long dropped, struct us
 		snprintf(per_wakeup, sizeof(per_wakeup), "%.1f", (double)c->received / c->wakeups);
 	if (opts.buffer == BUFFER_PERF)
 		snprintf(lost, sizeof(lost), " lost=%llu", c->lost);
-	if (lat_count)
-		snprintf(latency, sizeof(latency), " lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu",
-			 lat_percentile(0.50) / 1000, lat_percentile(0.99) / 1000, lat_max / 1000);
+	lab_latency_format(latency, sizeof(latency));
 	lab_summary("received=%llu%s dropped=%llu wakeups=%llu polls=%llu timeouts=%llu "
 		    "ctxsw=%ld events_per_wakeup=%s cpu_us=%lld%s",
 		    c->received, lost, dropped, c->wakeups, c->polls, c->timeouts,
