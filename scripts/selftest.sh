@@ -26,6 +26,9 @@ passed=0
 failed=0
 pass() { printf 'ok    %s\n' "$*"; passed=$((passed + 1)); }
 fail() { printf 'FAIL  %s\n' "$*"; failed=$((failed + 1)); }
+# section TITLE: a header with the time since make test started, so a slow
+# phase shows itself
+section() { printf '== %s  [%dm%02ds]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 labs=${LABS:-$(ls -d labs/lab-[0-9][0-9]-* | sed 's|labs/lab-\([0-9]*\)-.*|\1|')}
 
@@ -36,7 +39,7 @@ bpf_snapshot() {
 }
 
 # ---- 1. build -----------------------------------------------------------------
-echo "== build"
+section "build"
 targets=$(for nn in $labs; do echo "lab-$nn solution-$nn"; done)
 if out=$(make -s -j"$(nproc)" $targets 2>&1); then
 	pass "labs/ and solutions/ build ($(echo $labs))"
@@ -46,7 +49,7 @@ else
 fi
 
 # ---- 2. exercise regions ------------------------------------------------------------
-echo "== exercise regions"
+section "exercise regions"
 for nn in $labs; do
 	if out=$(scripts/regions.sh "$nn"); then pass "$out"; else echo "$out"; fail "lab $nn: labs/ and solutions/ differ outside the exercise regions"; fi
 done
@@ -82,7 +85,7 @@ run_checker() {
 }
 
 for nn in $labs; do
-	echo "== lab $nn: checker on solutions/ (must pass)"
+	section "lab $nn: checker on solutions/ (must pass)"
 	run_checker solutions "$nn"
 	if [ "$checker_status" = 124 ]; then
 		fail "lab $nn: the checker did not finish within ${CHECKER_TIMEOUT}s on solutions/"
@@ -97,7 +100,7 @@ for nn in $labs; do
 		show=0
 	done <<< "$tap"
 
-	echo "== lab $nn: checker on the untouched labs/ (must fail)"
+	section "lab $nn: checker on the untouched labs/ (must fail)"
 	KEDL_FAIL_FAST=1 run_checker labs "$nn" # one failing test is enough here
 	total=$(grep -c '^\(not \)\?ok ' <<< "$tap")
 	failing=$(grep -c '^not ok ' <<< "$tap")
@@ -109,16 +112,16 @@ for nn in $labs; do
 		fail "lab $nn labs: the checker passes on the untouched exercise: it proves nothing"
 	fi
 
-	echo "== lab $nn: checker on each mutant, one task undone (must fail)"
+	section "lab $nn: checker on each mutant, one task undone (must fail)"
 	report_lines < <(scripts/mutants.sh "$nn")
 
-	echo "== lab $nn: checker on each known mistake (must fail, naming the TODO)"
+	section "lab $nn: checker on each known mistake (must fail, naming the TODO)"
 	report_lines < <(scripts/mistakes.sh "$nn")
 done
 
 # ---- 5. the UndefinedBehaviorSanitizer build ------------------------------------------
 for nn in $labs; do
-	echo "== lab $nn: checker on solutions/ built with UBSAN=1 (must pass)"
+	section "lab $nn: checker on solutions/ built with UBSAN=1 (must pass)"
 	UBSAN=1 run_checker solutions "$nn"
 	total=$(grep -c '^\(not \)\?ok ' <<< "$tap")
 	bad=$(grep -c '^not ok \|^ok .*# skip' <<< "$tap")
@@ -131,7 +134,7 @@ for nn in $labs; do
 done
 
 # ---- the tooling: lock, setup, bench, trigger (checks/tooling.bats) ------------------------
-echo "== tooling"
+section "tooling"
 tap=$(timeout -k 10 "$CHECKER_TIMEOUT" bats --tap checks/tooling.bats 2>&1)
 while IFS= read -r line; do
 	case $line in
@@ -145,7 +148,7 @@ done <<< "$tap"
 grep -q '^\(not \)\?ok ' <<< "$tap" || { echo "$tap" | tail -n 5; fail "tooling: checks/tooling.bats ran no test"; }
 
 # ---- 6. leaks ---------------------------------------------------------------------
-echo "== nothing left behind"
+section "nothing left behind"
 for _ in $(seq 100); do
 	left=$(comm -13 <(echo "$before") <(bpf_snapshot))
 	[ -z "$left" ] && break
@@ -157,5 +160,6 @@ pins=$(find /sys/fs/bpf -mindepth 1 -maxdepth 1 -name 'lab-*' 2>/dev/null)
 if [ -z "$pins" ]; then pass "no pins left under /sys/fs/bpf"
 else fail "pins left: $pins"; fi
 
+section "done"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
