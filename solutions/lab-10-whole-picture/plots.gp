@@ -9,7 +9,7 @@ set key outside right top
 # (1) rate per mechanism: the main sweep (getpgid) and lab 07's (execve),
 # log scale, bars from the slowest to the fastest run
 set output dir."/rate.png"
-set title "(1) events/s per mechanism (median; bars: range over runs)"
+set title "(1) events/s per mechanism (median; bars: range over runs). fallback-*: lab 07, an execve workload; the rest getpgid()"
 set logscale y
 set ylabel "events/s (log)"
 set style fill solid 0.5
@@ -27,20 +27,22 @@ set key outside right top
 set output dir."/burst.png"
 set title "(2) a burst with the reader stalled: share of records lost or dropped"
 set logscale x 2
-set xlabel "buffer memory, bytes (perf: all CPUs' pages together)"
+set format x "%.0b%B"
+set xlabel "buffer memory, bytes (perf: all CPUs' pages together; one producer CPU)"
 set ylabel "lost + dropped / produced"
 set yrange [0:1.05]
 plot for [i=0:*] dir."/burst.dat" index i using 1:5 with linespoints lw 2 title columnheader(1)
 set autoscale y
+set format x "% h"
 
 # (3) latency against the wakeup threshold
 set output dir."/latency.png"
-set title "(3) latency, kernel timestamp to user space, against records per wakeup"
+set title "(3) latency, kernel timestamp to user space (solid: p50, dashed: p99)"
 set logscale xy
 set xlabel "records per wakeup (perf: --wakeup-events; ring: --wakeup-bytes / 32)"
 set ylabel "microseconds (log)"
-plot for [i=0:*] dir."/latency.dat" index i using 1:8 with linespoints lw 2 title columnheader(1).." p50", \
-     for [i=0:*] dir."/latency.dat" index i using 1:9 with linespoints dt 2 title columnheader(1).." p99"
+plot for [i=0:*] dir."/latency.dat" index i using 1:8 with linespoints lw 2 lc i+1 title columnheader(1), \
+     for [i=0:*] dir."/latency.dat" index i using 1:9 with linespoints dt 2 lc i+1 notitle
 unset logscale y
 
 # (4) rate against record size
@@ -50,4 +52,5 @@ set logscale x 2
 set xlabel "record bytes"
 set ylabel "events/s"
 set yrange [0:*]
+set xrange [11:6000]
 plot for [i=0:*] dir."/size.dat" index i using 1:2:3:4 with yerrorlines lw 2 title columnheader(1)
