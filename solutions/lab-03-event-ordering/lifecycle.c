@@ -24,7 +24,8 @@ static int stage_err;                      /* the reorder stage could not hold a
 
 struct held {
 	struct event e;
-	unsigned long long seq; /* arrival number: equal stamps keep arrival order */
+	unsigned long long seq;        /* arrival number: equal stamps keep arrival order */
+	unsigned long long arrived_ns; /* --stats: when it entered the stage */
 };
 
 static struct held *heap; /* heap[0] is the oldest record held */
@@ -86,7 +87,8 @@ static int heap_push(const struct event *e)
 		heap = bigger;
 		heap_cap = cap;
 	}
-	heap[heap_len] = (struct held){ .e = *e, .seq = arrivals++ };
+	heap[heap_len] = (struct held){ .e = *e, .seq = arrivals++,
+					.arrived_ns = opts->stats ? lab_now_ns() : 0 };
 	heap_len++;
 	sift_up(heap_len - 1);
 	return 0;
@@ -99,6 +101,8 @@ static struct held heap_pop(void)
 
 	heap[0] = heap[--heap_len];
 	sift_down(0);
+	if (opts->stats)
+		note_hold(oldest.arrived_ns);
 	return oldest;
 }
 

@@ -53,7 +53,12 @@ int poll_timeout_ms(bool holding, unsigned long long oldest_ts, unsigned long lo
  * long after its stamp the record is printed. */
 void print_event(const struct event *e);
 
-/* With --stats: "stats: ..." on stderr, the delays from stamp to print. */
+/* With --stats: a record held since arrived_ns (lab_now_ns()) leaves the
+ * reorder stage now. */
+void note_hold(unsigned long long arrived_ns);
+
+/* With --stats: "stats: ..." on stderr: the delays from stamp to print, and
+ * the time records were held in the reorder stage. */
 void print_stats(void);
 
 #endif /* SUPPORT_H */
