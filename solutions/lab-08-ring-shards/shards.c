@@ -100,9 +100,12 @@ static struct ring_buffer *open_buffer(void)
 	struct ring_buffer *rb = ring_buffer__new(rings[0].fd, handle_record, (void *)0L, NULL);
 
 	for (long i = 1; rb && i < opts->rings; i++) {
-		if (ring_buffer__add(rb, rings[i].fd, handle_record, (void *)i)) {
+		int err = ring_buffer__add(rb, rings[i].fd, handle_record, (void *)i);
+
+		if (err) {
 			ring_buffer__free(rb);
 			rb = NULL;
+			errno = -err;
 		}
 	}
 	if (!rb)

@@ -160,13 +160,15 @@ void print_summary(const struct shards_bpf *skel, const struct ring_state *rings
 		   unsigned int n, unsigned long long late)
 {
 	unsigned long long received = 0, dropped = 0;
-	char per_ring[MAX_RINGS * 48] = "", *p = per_ring;
+	/* " received63=<20 digits> dropped63=<20 digits>": 63 bytes at most a ring */
+	char per_ring[MAX_RINGS * 64 + 1] = "";
+	size_t len = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
 		received += rings[i].received;
 		dropped += skel->bss->dropped[i];
-		p += snprintf(p, per_ring + sizeof(per_ring) - p, " received%u=%llu dropped%u=%llu",
-			      i, rings[i].received, i, (unsigned long long)skel->bss->dropped[i]);
+		len += snprintf(per_ring + len, sizeof(per_ring) - len, " received%u=%llu dropped%u=%llu",
+				i, rings[i].received, i, (unsigned long long)skel->bss->dropped[i]);
 	}
 	/* LATENCY (lab 10): append lab_latency_format() here once common/lab.h
 	 * has it: " lat_p50_us=N lat_p99_us=N lat_max_us=N". */
