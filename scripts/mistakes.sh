@@ -72,7 +72,7 @@ grep -v '^built ' <<< "$built" | grep . && status=1
 
 # run_checker TREE TESTS: the checker's TAP output, only the tests matching TESTS
 run_checker() {
-	LAB_TREE=$1 timeout -k 10 900 bats --tap ${2:+--filter "$2"} "checks/lab-$nn.bats" 2>&1
+	checker_tap "$1" "$nn" "$2"
 }
 
 for m in "${runnable[@]}"; do
@@ -82,6 +82,7 @@ for m in "${runnable[@]}"; do
 	task=$(header Task "$m")
 	tests=$(header Tests "$m")
 	[ -n "${MISTAKES_FULL:-}" ] && tests=
+	started=$SECONDS
 	tap=$(run_checker "$tree" "$tests")
 	grep -q '^not ok ' <<< "$tap" || tap=$(run_checker "$tree" "$tests")
 	caught=$(grep '^not ok ' <<< "$tap" | head -n 1 | sed 's/^not ok [0-9]* //')
@@ -92,7 +93,7 @@ for m in "${runnable[@]}"; do
 		echo "FAIL lab $nn: mistake $mistake is caught by: $caught, but no hint names TODO($task)"
 		status=1
 	else
-		echo "ok lab $nn: mistake $mistake caught by: $caught"
+		echo "ok lab $nn: mistake $mistake caught by: $caught; $((SECONDS - started)) s"
 	fi
 	drop_variant "$tree"
 done
