@@ -22,6 +22,10 @@
 # a timing assertion could catch says so instead of Tests:
 #   Uncatchable: <why>
 # and is listed, not run, and not counted.
+# A mistake that makes the lab wait for a bound (a reader never woken, a run
+# that never ends) may say how long its test's lab runs may take, so make
+# test does not wait the whole default minute (LAB_TIMEOUT in helpers.bash):
+#   Timeout: 10
 #
 #   scripts/mistakes.sh NN    one line per mistake: "ok ...", "FAIL ..." or "note ..."
 set -u
@@ -71,8 +75,9 @@ grep -v '^built ' <<< "$built" | grep . && status=1
 [ "${#runnable[@]}" = 0 ] || kedl_take_lock "mistakes.sh $nn" || exit 1
 
 # run_checker TREE TESTS: the checker's TAP output, only the tests matching TESTS
+# (LAB_TIMEOUT: the mistake's Timeout:, if it has one)
 run_checker() {
-	checker_tap "$1" "$nn" "$2"
+	LAB_TIMEOUT=${timeout:-${LAB_TIMEOUT:-60}} checker_tap "$1" "$nn" "$2"
 }
 
 for m in "${runnable[@]}"; do
@@ -81,6 +86,7 @@ for m in "${runnable[@]}"; do
 	tree=mistake-$nn-$mistake
 	task=$(header Task "$m")
 	tests=$(header Tests "$m")
+	timeout=$(header Timeout "$m")
 	[ -n "${MISTAKES_FULL:-}" ] && tests=
 	started=$SECONDS
 	tap=$(run_checker "$tree" "$tests")
