@@ -176,7 +176,7 @@ expect_cell() {
 # reference builds).
 EXPECTED_MAIN="empty perf-1 perf-1000 ring-adaptive ring-32768 ring-queue map-cache"
 EXPECTED_EXEC="fallback-ring fallback-perf"
-EXPECTED_SWEEPS="burst:burst-perf burst:burst-ring latency:lat-perf latency:lat-ring size:size-ring"
+EXPECTED_SWEEPS="burst:burst-perf burst:burst-ring latency:lat-perf latency:lat-ring size:size-adaptive size:size-sampled"
 
 @test "harness: a quick real run: every row accounts for every event; the table and the plots hold every mechanism" {
 	local out=$BATS_TEST_TMPDIR/bench raw status=0 m s expected

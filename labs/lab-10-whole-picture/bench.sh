@@ -199,10 +199,13 @@ for ((run = 1; run <= runs; run++)); do
 		measure latency lat-ring "$t" $run 1048576 getpgid "$ref/lab-04" --buffer ring \
 			--ring-size 1048576 --wakeup-bytes $((32 * t))
 	done
-	# size: lab 10's own tracer, one record of S bytes per call
+	# size: lab 10's own tracer, one record of S bytes per call, the reader
+	# woken adaptively (about once per record) or once 256 KiB wait
 	for s in $record_sizes; do
-		measure size size-ring "$s" $run 4194304 getpgid "$summarizer" record-size \
+		measure size size-adaptive "$s" $run 4194304 getpgid "$summarizer" record-size \
 			--record-size "$s" --ring-size 4194304
+		measure size size-sampled "$s" $run 4194304 getpgid "$summarizer" record-size \
+			--record-size "$s" --ring-size 4194304 --wakeup-bytes 262144
 	done
 done
 

@@ -47,7 +47,7 @@ unset logscale y
 
 # (4) rate against record size
 set output dir."/size.png"
-set title "(4) events/s against record size (ring buffer, bpf_ringbuf_output)"
+set title "(4) events/s against record size (one ring, bpf_ringbuf_output; adaptive or 256 KiB wakeups)"
 set logscale x 2
 set xlabel "record bytes"
 set ylabel "events/s"

@@ -509,18 +509,21 @@ int write_outputs(const struct options *o, const struct line *lines, size_t n)
 static struct {
 	unsigned int record_size;
 	unsigned long ring_size;
+	unsigned long long wakeup_bytes;
 } size_opts = {
 	.record_size = 64,
 	.ring_size = 1 << 20,
 };
 
-enum { OPT_RECORD_SIZE = 0x300, OPT_RING_SIZE };
+enum { OPT_RECORD_SIZE = 0x300, OPT_RING_SIZE, OPT_WAKEUP_BYTES };
 
 static const struct argp_option size_options[] = {
 	{ "record-size", OPT_RECORD_SIZE, "B", 0,
 	  "bytes per record, 16 to 4096 (default 64); the ring adds an 8-byte header", 0 },
 	{ "ring-size", OPT_RING_SIZE, "BYTES", 0,
 	  "the ring's size, a power of two of at least a page (default 1048576)", 0 },
+	{ "wakeup-bytes", OPT_WAKEUP_BYTES, "B", 0,
+	  "wake the reader once B bytes wait (default 0: the kernel's adaptive wakeups)", 0 },
 	{ 0 },
 };
 
@@ -533,6 +536,15 @@ static error_t parse_size_option(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_RING_SIZE:
 		size_opts.ring_size = lab_parse_ring_size(state, arg);
+		break;
+	case OPT_WAKEUP_BYTES:
+		size_opts.wakeup_bytes = lab_parse_uint(state, "--wakeup-bytes", arg, 0, 1ULL << 32);
+		break;
+	case ARGP_KEY_END:
+		/* the producer stays less than a ring ahead of the reader */
+		if (size_opts.wakeup_bytes > size_opts.ring_size / 2)
+			lab_usage_error(state, "--wakeup-bytes is at most half the ring (%lu)",
+					size_opts.ring_size / 2);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -556,7 +568,8 @@ int record_size_main(int argc, char **argv)
 		.parser = parse_size_option,
 		.doc = "Lab 10: the record-size sweep's tracer: a record of --record-size bytes per "
 		       "getpgid() of the traced processes, through one ring buffer "
-		       "(bpf_ringbuf_output from a per-CPU scratch record).",
+		       "(bpf_ringbuf_output from a per-CPU scratch record), the reader woken "
+		       "adaptively or once --wakeup-bytes wait.",
 	};
 	static struct lab lab;
 	struct picture_bpf *skel = NULL;
@@ -576,6 +589,7 @@ int record_size_main(int argc, char **argv)
 	}
 	lab_bpf_prepare(&lab, skel->obj, &skel->rodata->lab_target);
 	skel->rodata->record_size = size_opts.record_size;
+	skel->rodata->wakeup_bytes = size_opts.wakeup_bytes;
 	if (bpf_map__set_max_entries(skel->maps.events, size_opts.ring_size)) {
 		lab_error("cannot set the ring size to %lu", size_opts.ring_size);
 		goto out;

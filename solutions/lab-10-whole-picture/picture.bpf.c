@@ -11,6 +11,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* --record-size, set before load: the verifier sees a constant and checks
  * it against the scratch record's size. */
 const volatile __u32 record_size = 64;
+/* --wakeup-bytes: 0, the kernel's adaptive wakeups; else wake the reader
+ * only once that many bytes wait (as lab 04's task 2 does) */
+const volatile __u64 wakeup_bytes = 0;
 
 /* Records the program could not hand over: bpf_ringbuf_output() found the
  * ring full. */
@@ -36,6 +39,7 @@ int handle_getpgid(void *ctx)
 {
 	u32 zero = 0;
 	struct record *r;
+	u64 flags;
 
 	if (!lab_traced())
 		return 0;
@@ -43,7 +47,13 @@ int handle_getpgid(void *ctx)
 	if (!r)
 		return 0;
 	r->ts = bpf_ktime_get_ns();
-	if (bpf_ringbuf_output(&events, r, record_size, 0))
+	if (!wakeup_bytes)
+		flags = 0;
+	else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + record_size + 8 >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	else
+		flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, r, record_size, flags))
 		__sync_fetch_and_add(&dropped, 1);
 	return 0;
 }

@@ -109,7 +109,7 @@ void report_broken(const struct row *r);
  * (one line per mechanism) and DIR/SWEEP.dat (one block per mechanism). */
 int write_outputs(const struct options *o, const struct line *lines, size_t n);
 
-/* lab-10 record-size [--record-size B] [--ring-size BYTES] [common options]:
+/* lab-10 record-size [--record-size B] [--ring-size BYTES] [--wakeup-bytes B] [common options]:
  * the record-size sweep's tracer (picture.bpf.c). */
 int record_size_main(int argc, char **argv);
 
