@@ -22,7 +22,8 @@ help:
 	@echo 'make test-full    the same, every test on every mutant and mistake (slow)'
 	@echo 'make bench-NN     build lab-NN and solution-NN, run the lab'"'"'s benchmark on your build'
 	@echo '                  beside the reference'"'"'s row (LAB_TREE=solutions: the reference alone)'
-	@echo 'make bench        every lab'"'"'s benchmark'
+	@echo 'make bench        lab 10'"'"'s harness: every mechanism on one workload, one table,'
+	@echo '                  four plots in build/bench/ (your lab-10 makes the table)'
 	@echo 'make all | clean  build everything | remove build/'
 	@echo 'Labs: $(LAB_IDS)'
 
@@ -61,7 +62,9 @@ test-full:
 	@MISTAKES_FULL=1 scripts/selftest.sh
 # A lab's benchmark (solutions/lab-NN-*/bench.sh) measures build/$LAB_TREE/lab-NN,
 # the student's build by default, and prints the reference's row beside it.
-bench: $(addprefix bench-,$(LAB_IDS))
+# make bench: one harness (lab 10) drives every mechanism of labs 04-08 on the
+# same workload; bench-NN is one lab's own view.
+bench: bench-10
 bench-%: lab-% solution-%
 	@if [ -x $(call lab_dir,solutions,$*)/bench.sh ]; then \
 		LAB_TREE=$(LAB_TREE) $(call lab_dir,solutions,$*)/bench.sh; \

@@ -39,7 +39,7 @@ make_mutant() {
 		if grep -q "TODO($id)" "$f" 2>/dev/null; then
 			splice "$id" "$lab/$base" "$f" > "$dir/$base"
 		else
-			cp -p "$f" "$dir/$base" # -p: see build_variant
+			cp -rp "$f" "$dir/$base" # -p: see build_variant; -r: a folder (plots/)
 		fi
 	done
 	build_variant "$dir" || echo "FAIL lab $nn: the mutant without TODO($id) does not build (see $dir/build.log)"
