@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 		lab_bpf_error(err, "cannot attach the BPF programs");
 		goto out;
 	}
-	if ((err = lab_seed_ready_release(&lab, skel->obj, "getpgid into one ring per CPU")))
+	if ((err = lab_seed_ready_release(&lab, skel->obj, ready_what(opts->rings))))
 		goto out;
 	lab_stall(&lab);
 	err = poll_events(rb);

@@ -149,6 +149,14 @@ int poll_timeout_ms(const struct ring_state *rings, unsigned int n, unsigned lon
 	return (wait_ns + 999999) / 1000000;
 }
 
+const char *ready_what(unsigned int rings)
+{
+	static char what[64];
+
+	snprintf(what, sizeof(what), "getpgid (CPU c into ring c %% %u)", rings);
+	return what;
+}
+
 void print_event(const struct event *e, unsigned int ring)
 {
 	if (lab->opt.quiet)

@@ -53,6 +53,9 @@ bool take_record(const void *data, size_t size, struct event *e);
  * due (window_ns after its stamp), LAB_POLL_MS at most. */
 int poll_timeout_ms(const struct ring_state *rings, unsigned int n, unsigned long long window_ns);
 
+/* The ready line's "<what>": "getpgid (CPU c into ring c % N)". */
+const char *ready_what(unsigned int rings);
+
 /* One event line on stdout (none with -q):
  * event ring=R cpu=C ts=NS seq=S pid=P tid=T */
 void print_event(const struct event *e, unsigned int ring);
