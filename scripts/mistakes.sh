@@ -94,6 +94,7 @@ for m in "${runnable[@]}"; do
 	caught=$(grep '^not ok ' <<< "$tap" | head -n 1 | sed 's/^not ok [0-9]* //')
 	if [ -z "$caught" ]; then
 		echo "FAIL lab $nn: mistake $mistake ($(header Mistake "$m")) is not caught${tests:+ by the tests matching '$tests'}"
+		grep -v '^#' <<< "$tap" | tail -n 8 | sed 's/^/      /' # what ran instead: passes, skips and why
 		status=1
 	elif [ -n "$task" ] && ! grep -q "TODO($task)" <<< "$tap"; then
 		echo "FAIL lab $nn: mistake $mistake is caught by: $caught, but no hint names TODO($task)"
