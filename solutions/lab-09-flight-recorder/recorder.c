@@ -133,7 +133,7 @@ static void copy_out(const struct ring *r, __u64 pos, void *dst, size_t len)
  * ones, until the window wraps or ends. */
 static void read_window(struct ring *r)
 {
-	union { struct perf_event_header hdr; __u64 align[512]; } rec;
+	static union { struct perf_event_header hdr; __u64 align[512]; } rec; /* 4 KiB, aligned */
 	__u64 size = r->meta->data_size, head, pos;
 	const char *end = "wrapped";
 
