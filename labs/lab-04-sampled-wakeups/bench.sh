@@ -36,10 +36,10 @@ make -s -C "$root" solution-04 "$trigger" || exit 1
 	echo "bench.sh: lab-04 does not build: only the reference is measured"
 declare -A bin=([yours]=$root/build/labs/lab-04 [ref]=$root/build/solutions/lab-04)
 
-if [ -z "${KEDL_LOCKED:-}" ]; then
-	exec {lock_fd}> "${TMPDIR:-/tmp}/kedl-checkers.lock"
-	flock -w 3600 "$lock_fd"
-fi
+# the checkers' lock, saying who holds it while waiting (make test holds it
+# already: KEDL_LOCKED)
+. "$root/checks/lock.bash"
+kedl_take_lock "bench-04" || exit 1
 
 # value KEY TEXT: KEY=value from the trigger's or the summary line
 value() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<< "$2" | tail -n 1; }

@@ -32,11 +32,10 @@ for bin in "$MINE" "$REF" "$TRIGGER"; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }
 
-if [ -z "${KEDL_LOCKED:-}" ]; then
-	exec {lock}> "${TMPDIR:-/tmp}/kedl-checkers.lock"
-	flock -n "$lock" || { echo "bench: waiting for the checkers' lock (a checker is running)" >&2; flock -w 3600 "$lock"; }
-	export KEDL_LOCKED=1
-fi
+# the checkers' lock, saying who holds it while waiting (make test holds it
+# already: KEDL_LOCKED)
+. checks/lock.bash
+kedl_take_lock "bench-06" || exit 1
 
 # rate FILE: calls per second from the trigger's report in FILE ("-" if none)
 rate() {
