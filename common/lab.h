@@ -207,8 +207,9 @@ bool lab_should_stop(const struct lab *lab);
 /* True if the stop came from a signal (the summary is still printed). */
 bool lab_interrupted(void);
 
-/* After detach: wait until no run of a program that started before the
- * detach is still going, so the drain that follows sees every record. */
+/* After a step that stops new writes (a detach; lab 09: pausing its rings):
+ * wait until no run of a program that started before it is still going, so
+ * the read that follows sees every record. */
 void lab_wait_for_running_programs(void);
 
 /* Release or reap the command (SIGTERM if it still runs) and close its
