@@ -194,7 +194,7 @@ expect_accounting() {
 	target=$!
 	# nothing is traced and no signal comes: only the poll's timeout lets the
 	# loop see that the process is gone (20 s bounds a loop that never looks)
-	LAB_TIMEOUT=20 start_lab -q -p "$target"
+	LAB_TIMEOUT=$((LAB_TIMEOUT < 20 ? LAB_TIMEOUT : 20)) start_lab -q -p "$target"
 	kill "$target"
 	wait "$target" 2>/dev/null || true
 	status=0

@@ -221,7 +221,7 @@ counter_writes() {
 	# when it is gone (and 120 s bound it if the test fails before the kill)
 	sleep 120 3>&- &
 	target=$!
-	LAB_TIMEOUT=20 start_lab -p "$target"
+	LAB_TIMEOUT=$((LAB_TIMEOUT < 20 ? LAB_TIMEOUT : 20)) start_lab -p "$target"
 	kill "$target"
 	wait "$target" 2>/dev/null || true
 	status=0
