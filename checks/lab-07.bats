@@ -220,8 +220,9 @@ progs_of_process() {
 	for mode in ring perf; do
 		start_lab --buffer "$mode"
 		"$TRIGGER" exec 3 "$COPY" 2>/dev/null
-		# held until the lines appear; bounded only so that a failure ends
-		n=$(wait_for_lines 3 "file=\"$COPY\"" 20)
+		# held until the lines appear; bounded (a third of the lab's time
+		# limit, 20 s) only so that a failure ends
+		n=$(wait_for_lines 3 "file=\"$COPY\"" $((LAB_TIMEOUT / 3)))
 		expect_eq "lines for $COPY printed while the lab runs ($mode)" 3 "$n" \
 			"$([ "$mode" = ring ] && echo "TODO(07.2): bpf_ringbuf_submit(e, 0) wakes the reader (BPF_RB_NO_WAKEUP never does)" || echo "$HINT_PERF")"
 		stop_lab INT
