@@ -41,7 +41,7 @@ drop_variant() {
 checker_tap() {
 	local line fd pid failed= tmp status
 	tmp=$ROOT/build/bats-run.$$.$RANDOM # bats makes it; removed below, even after a kill
-	exec {fd}< <(BATS_RUN_TMPDIR=$tmp LAB_TREE=$1 exec setsid timeout -k 10 900 \
+	exec {fd}< <(BATS_RUN_TMPDIR=$tmp LAB_TREE=$1 exec setsid timeout -k 10 "${CHECKER_TIMEOUT:-900}" \
 		bats --tap ${3:+--filter "$3"} "$ROOT/checks/lab-$2.bats" 2>&1)
 	pid=$! # setsid made it a process group of its own: bats and all it started
 	while IFS= read -r -u "$fd" line; do
