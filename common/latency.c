@@ -46,7 +46,7 @@ void lab_latency_note(unsigned long long ts_ns)
 {
 	long long latency = lab_now_ns() - (long long)ts_ns;
 
-	if (latency < 0) /* stamped on another CPU a hair later than our read */
+	if (latency < 0) /* two CPUs' clocks may disagree by a few ns */
 		latency = 0;
 	lat_hist[lat_bucket(latency)]++;
 	lat_count++;
