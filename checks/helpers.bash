@@ -155,6 +155,35 @@ start_lab() {
 		"see the lab's message above"
 }
 
+# start_idle_target: a process that does nothing until the test kills it
+# (LAB_TIMEOUT at the latest): the process a -p PID run traces. Its pid is
+# in $IDLE_PID. Nothing waits for it: it is a target, not a delay.
+start_idle_target() {
+	timeout "$LAB_TIMEOUT" tail -f /dev/null 3>&- &
+	IDLE_PID=$!
+}
+
+# run_until_target_gone HINT [LAB ARGS...]: trace an idle process with -p,
+# kill it once the lab is ready, and require the lab to end by itself. The
+# lab's time limit (LAB_TIMEOUT, 20 s at most) bounds a lab that never looks;
+# HINT names the TODO then. Sets $status.
+run_until_target_gone() {
+	local hint=$1 limit=$((LAB_TIMEOUT < 20 ? LAB_TIMEOUT : 20))
+	shift
+	start_idle_target
+	LAB_TIMEOUT=$limit start_lab "$@" -p "$IDLE_PID"
+	kill "$IDLE_PID"
+	wait "$IDLE_PID" 2>/dev/null || true
+	status=0
+	wait "$LAB_PID" || status=$?
+	wait "$LAB_ERR_CAT" 2>/dev/null || true
+	LAB_PID=
+	case $status in
+	124|137) flunk "lab-$LAB to stop once pid $IDLE_PID is gone" \
+		"still running $limit s later: stopped by timeout(1) (exit $status)" "$hint" ;;
+	esac
+}
+
 # stop_lab SIGNAL: signal the running lab, wait for it. Sets $status.
 stop_lab() {
 	status=0

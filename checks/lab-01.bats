@@ -190,21 +190,9 @@ expect_accounting() {
 }
 
 @test "-p PID: stops by itself once that process is gone, exit 0 with a summary" {
-	sleep 600 3>&- &
-	target=$!
 	# nothing is traced and no signal comes: only the poll's timeout lets the
-	# loop see that the process is gone (20 s bounds a loop that never looks)
-	LAB_TIMEOUT=$((LAB_TIMEOUT < 20 ? LAB_TIMEOUT : 20)) start_lab -q -p "$target"
-	kill "$target"
-	wait "$target" 2>/dev/null || true
-	status=0
-	wait "$LAB_PID" || status=$?
-	wait "$LAB_ERR_CAT" 2>/dev/null || true
-	LAB_PID=
-	case $status in
-	124|137) flunk "lab-01 to stop once pid $target is gone" "still running 20 s later: killed" \
-		"TODO(01.5): perf_buffer__poll(pb, LAB_POLL_MS), with a timeout: with -p no signal ends a poll, and lab_should_stop() is only asked between polls" ;;
-	esac
+	# loop see that the process is gone
+	run_until_target_gone "TODO(01.5): perf_buffer__poll(pb, LAB_POLL_MS), with a timeout: with -p no signal ends a poll, and lab_should_stop() is only asked between polls" -q
 	expect_exit0 "exit status"
 	expect_summary
 }

@@ -217,20 +217,7 @@ counter_writes() {
 }
 
 @test "-p PID: the run ends by itself once that process is gone" {
-	# sleep here is the process to trace, not a wait: the run must notice
-	# when it is gone (and 120 s bound it if the test fails before the kill)
-	sleep 120 3>&- &
-	target=$!
-	LAB_TIMEOUT=$((LAB_TIMEOUT < 20 ? LAB_TIMEOUT : 20)) start_lab -p "$target"
-	kill "$target"
-	wait "$target" 2>/dev/null || true
-	status=0
-	wait "$LAB_PID" || status=$?
-	wait "$LAB_ERR_CAT" 2>/dev/null
-	LAB_PID=
-	[ "$status" != 124 ] && [ "$status" != 137 ] ||
-		flunk "the run to end once pid $target is gone" "still running 20 s later: stopped by timeout" \
-			"TODO(02.8): ring_buffer__poll(rb, LAB_POLL_MS): a poll that may sleep for ever (-1) never looks at lab_should_stop() again when no record comes"
+	run_until_target_gone "TODO(02.8): ring_buffer__poll(rb, LAB_POLL_MS): a poll that may sleep for ever (-1) never looks at lab_should_stop() again when no record comes"
 	expect_eq "exit status" 0 "$status" "$(exit_hint)"
 	expect_summary
 }

@@ -9,7 +9,7 @@ load helpers
 setup_file() { lab_setup_file; }
 setup() { lab_setup; }
 teardown() {
-	[ -z "${SLEEPER:-}" ] || kill "$SLEEPER" 2>/dev/null || true
+	[ -z "${IDLE_PID:-}" ] || kill "$IDLE_PID" 2>/dev/null || true
 	[ -z "${PRODUCER:-}" ] || kill "$PRODUCER" 2>/dev/null || true
 	# the ThreadSanitizer build of a mutant or a mistake goes with it
 	case $LAB_TREE in labs|solutions) ;; *) [ -n "${TSAN:-}" ] || rm -rf "$ROOT/build/tsan/$LAB_TREE" ;; esac
@@ -258,9 +258,8 @@ expect_record_lines_well_formed() {
 }
 
 @test "while it runs: the program is attached to sys_enter_getpgid, reserves and submits into a ring buffer, and counts with atomic adds" {
-	/bin/sleep 600 3>&- &
-	SLEEPER=$!
-	start_lab -q -p "$SLEEPER"
+	start_idle_target
+	start_lab -q -p "$IDLE_PID"
 	pid=$(lab_process)
 	attached=$(attached_tracepoints "$pid")
 	prog=$(awk '$2 == "sys_enter_getpgid" { print $1 }' <<< "$attached")
