@@ -120,7 +120,6 @@ for nn in $labs; do
 	section "lab $nn: checker on the untouched labs/ (must fail)"
 	tap=$(KEDL_FAIL_FAST=1 checker_tap labs "$nn") # one failing test is enough here
 	checker_status=$(sed -n 's/^# exit //p' <<< "$tap")
-	total=$(grep -c '^\(not \)\?ok ' <<< "$tap")
 	failing=$(grep -c '^not ok ' <<< "$tap")
 	if [ "$checker_status" = 124 ]; then
 		fail "lab $nn labs: the checker did not finish within ${CHECKER_TIMEOUT}s"
