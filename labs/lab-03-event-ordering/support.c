@@ -16,7 +16,7 @@ static const struct lab *lab;           /* for -q */
 static struct lifecycle_bpf *the_skel;  /* for --probe */
 static struct options opts = {
 	.reorder = true,
-	.reorder_us = 500,
+	.reorder_us = 100,
 	.pages = 64,
 	.ring_size = 256 * 1024,
 	.lag_cpu = -1,
@@ -30,7 +30,7 @@ static const struct argp_option options[] = {
 	  "ring: one BPF ring buffer, printed in arrival order", 0 },
 	{ "reorder-us", OPT_REORDER_US, "US", 0,
 	  "perf: print a record only once the clock read before the rings are read is US "
-	  "microseconds past its stamp (default 500)", 0 },
+	  "microseconds past its stamp (default 100)", 0 },
 	{ "no-reorder", OPT_NO_REORDER, NULL, 0, "print the records in arrival order", 0 },
 	{ "pages", 'P', "N", 0, "perf: pages per CPU, a power of two (default 64)", 0 },
 	{ "ring-size", OPT_RING_SIZE, "BYTES", 0,
@@ -145,12 +145,23 @@ int configure(struct lifecycle_bpf *skel)
 	return bpf_program__set_autoload(skel->progs.lab_perf_flush, !opts.use_ring);
 }
 
-int wait_for_records(struct buffer *b, int timeout_ms)
+int wait_for_records(struct buffer *b, long long timeout_us)
 {
 	int fd = b->ring ? ring_buffer__epoll_fd(b->ring) : perf_buffer__epoll_fd(b->perf);
+	struct timespec timeout = { timeout_us / 1000000, timeout_us % 1000000 * 1000 };
+	static bool whole_ms;	/* the kernel has no epoll_pwait2() (before 5.11) */
 	struct epoll_event ev;
+	int n = -1;
 
-	return epoll_wait(fd, &ev, 1, timeout_ms) < 0 ? -errno : 0;
+	/* epoll_wait() counts whole milliseconds, so a record due in 100 us
+	 * would wait 1 ms; epoll_pwait2() takes a timespec. */
+	if (!whole_ms) {
+		n = epoll_pwait2(fd, &ev, 1, &timeout, NULL);
+		whole_ms = n < 0 && errno == ENOSYS;
+	}
+	if (whole_ms)
+		n = epoll_wait(fd, &ev, 1, (int)((timeout_us + 999) / 1000));
+	return n < 0 ? -errno : 0;
 }
 
 /* --probe: one record written by lab_probe on that CPU, now. */
@@ -185,18 +196,18 @@ int read_every_ring(struct buffer *b)
 	return err;
 }
 
-int poll_timeout_ms(bool holding, unsigned long long oldest_ts, unsigned long long window_ns)
+long long poll_timeout_us(bool holding, unsigned long long oldest_ts, unsigned long long window_ns)
 {
 	long long wait_ns;
 
 	if (!holding)
-		return LAB_POLL_MS;
+		return LAB_POLL_MS * 1000LL;
 	wait_ns = (long long)(oldest_ts + window_ns) - lab_now_ns();
 	if (wait_ns <= 0)
 		return 0;
 	if (wait_ns >= LAB_POLL_MS * 1000000LL)
-		return LAB_POLL_MS;
-	return (wait_ns + 999999) / 1000000;
+		return LAB_POLL_MS * 1000LL;
+	return (wait_ns + 999) / 1000;
 }
 
 /* ---- --stats: how long after its stamp each record is printed, and how

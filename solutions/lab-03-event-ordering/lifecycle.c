@@ -202,7 +202,7 @@ static int poll_events(struct buffer *b)
 	 * order. -EINTR is no error. README task 8. */
 	while (!lab_should_stop(&lab)) {
 		long long now;
-		int err = wait_for_records(b, poll_timeout_ms(heap_len, heap_len ? heap[0].e.ts : 0,
+		int err = wait_for_records(b, poll_timeout_us(heap_len, heap_len ? heap[0].e.ts : 0,
 							      window_ns));
 
 		now = lab_now_ns();

@@ -36,9 +36,9 @@ struct buffer {
  * allows, and the flush program only for a perf buffer. */
 int configure(struct lifecycle_bpf *skel);
 
-/* Sleep until a ring has data, a signal arrives, or timeout_ms pass (epoll
+/* Sleep until a ring has data, a signal arrives, or timeout_us pass (epoll
  * on the buffer's epoll fd; nothing is read). 0, or a negative error. */
-int wait_for_records(struct buffer *b, int timeout_ms);
+int wait_for_records(struct buffer *b, long long timeout_us);
 
 /* Read every ring to its end, whatever epoll reported (with --lag-cpu, all
  * but that CPU's; with --probe, lab_probe writes a record on CPU 0 and then
@@ -47,7 +47,7 @@ int read_every_ring(struct buffer *b);
 
 /* How long the next wait may sleep: until the oldest record held, stamped
  * oldest_ts, is due (window_ns after it), and LAB_POLL_MS at most. */
-int poll_timeout_ms(bool holding, unsigned long long oldest_ts, unsigned long long window_ns);
+long long poll_timeout_us(bool holding, unsigned long long oldest_ts, unsigned long long window_ns);
 
 /* One event line on stdout (none with -q); with --stats, also notes how
  * long after its stamp the record is printed. */
