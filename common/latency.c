@@ -42,16 +42,23 @@ static unsigned long long lat_percentile(double p)
 	return lat_max;
 }
 
+/* Several threads may note at once (lab 05's workers): each count is an
+ * atomic add and the maximum a compare-and-swap, all relaxed, since the
+ * figures are read only after the threads are joined. */
 void lab_latency_note(unsigned long long ts_ns)
 {
 	long long latency = lab_now_ns() - (long long)ts_ns;
+	unsigned long long max;
 
 	if (latency < 0) /* two CPUs' clocks may disagree by a few ns */
 		latency = 0;
-	lat_hist[lat_bucket(latency)]++;
-	lat_count++;
-	if ((unsigned long long)latency > lat_max)
-		lat_max = latency;
+	__atomic_fetch_add(&lat_hist[lat_bucket(latency)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&lat_count, 1, __ATOMIC_RELAXED);
+	max = __atomic_load_n(&lat_max, __ATOMIC_RELAXED);
+	while ((unsigned long long)latency > max &&
+	       !__atomic_compare_exchange_n(&lat_max, &max, latency, true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		; /* max now holds the newer maximum: compare again */
 }
 
 void lab_latency_format(char *buf, size_t size)
