@@ -16,8 +16,8 @@ teardown() {
 	lab_teardown
 }
 
-# bytes a struct record takes in the BPF ring: 16 bytes + the 8-byte header
-RECORD_BYTES=24
+# bytes a struct record takes in the BPF ring: 24 bytes + the 8-byte header
+RECORD_BYTES=32
 
 HINT_BPF="TODO(05.2): count every call in produced and every failed reserve in dropped, each with an atomic add"
 HINT_QUEUE="TODO(05.3) queue_push and TODO(05.4) queue_pop"
@@ -55,23 +55,54 @@ expect_ok() {
 
 # expect_accounts: the summary has exactly the lab's keys, and they add up:
 # produced = received + dropped and received = processed + queue_drops,
-# so produced = processed + queue_drops + dropped.
+# so produced = processed + queue_drops + dropped. The latency keys end the
+# line when a record was processed (each one noted its latency), and only then.
 expect_accounts() {
-	local keys
+	local keys want="received dropped produced queue_drops processed max_queue_depth "
 	expect_summary
-	keys=$(sed -n 's/^summary: //p' "$LAB_ERR" | tail -n 1 | grep -o '[a-z_]*=' | tr -d = | tr '\n' ' ')
-	expect_eq "the summary's keys" "received dropped produced queue_drops processed max_queue_depth " \
-		"$keys" "the summary line is fixed by the lab's README"
+	processed=$(summary_value processed)
+	[ "${processed:-0}" = 0 ] || want+="lat_p50_us lat_p99_us lat_max_us "
+	keys=$(sed -n 's/^summary: //p' "$LAB_ERR" | tail -n 1 | grep -o '[a-z_0-9]*=' | tr -d = | tr '\n' ' ')
+	expect_eq "the summary's keys (processed=${processed:-none})" "$want" "$keys" \
+		"the summary line is fixed by the lab's README: the latency keys come with processed > 0"
 	produced=$(summary_value produced)
 	received=$(summary_value received)
 	dropped=$(summary_value dropped)
 	queue_drops=$(summary_value queue_drops)
-	processed=$(summary_value processed)
 	max_queue_depth=$(summary_value max_queue_depth)
 	expect_eq "received + dropped (= produced)" "$produced" "$((received + dropped))" \
 		"$HINT_BPF; $HINT_END"
 	expect_eq "processed + queue_drops (= received)" "$received" "$((processed + queue_drops))" \
 		"TODO(05.6) counts what is received, processed inline and refused by offer(); $HINT_END"
+}
+
+# run_timed HINT ARGS...: run_to_end, with the run's bounds in RUN_START_NS
+# and RUN_END_NS (CLOCK_REALTIME, from date, around the whole lab process).
+run_timed() {
+	RUN_START_NS=$(date +%s%N)
+	run_to_end "$@"
+	RUN_END_NS=$(date +%s%N)
+}
+
+# expect_latency_within_run: every record is stamped after the lab started and
+# handled before it ended, so no latency exceeds the run (a fact, not a timing
+# bound). A record without its stamp carries ts = 0: its latency is the time
+# since boot. The percentiles are read from one histogram: p50 <= p99 <= max.
+expect_latency_within_run() {
+	local run_us=$(((RUN_END_NS - RUN_START_NS) / 1000)) p50 p99 max
+	p50=$(summary_value lat_p50_us)
+	p99=$(summary_value lat_p99_us)
+	max=$(summary_value lat_max_us)
+	[ -n "$p50" ] && [ -n "$p99" ] && [ -n "$max" ] ||
+		flunk "lat_p50_us, lat_p99_us and lat_max_us in the summary" "p50=$p50 p99=$p99 max=$max" \
+			"process_record() notes every record's latency (support.c)"
+	[ "$max" -le "$run_us" ] ||
+		flunk "lat_max_us <= $run_us, the whole run in µs: each record is stamped and handled within it" \
+			"lat_max_us=$max (the machine has been up $(cut -d' ' -f1 /proc/uptime) s)" \
+			"TODO(05.2): stamp each record, r->ts = bpf_ktime_get_ns(); a record without it says ts=0, and its latency is the time since boot"
+	[ "$p50" -le "$p99" ] && [ "$p99" -le "$max" ] ||
+		flunk "lat_p50_us <= lat_p99_us <= lat_max_us" "p50=$p50 p99=$p99 max=$max" \
+			"TODO(05.2): r->ts = bpf_ktime_get_ns(), the same clock lab_latency_note() reads"
 }
 
 # seqs_processed: the sequence numbers of the record lines, sorted
@@ -102,13 +133,13 @@ expect_record_lines_well_formed() {
 	lab_builds
 }
 
-@test "--inline: a workload of exactly N getpgid calls gives N records, processed by the reader in the order produced" {
-	run_to_end "$HINT_HANG" --inline -- "$TRIGGER" getpgid 3000
+@test "--inline: a workload of exactly N getpgid calls gives N records, processed by the reader in the order produced, each stamped within the run" {
+	run_timed "$HINT_HANG" --inline -- "$TRIGGER" getpgid 3000
 	expect_ok "--inline"
 	expect_eq "trigger's produced" 3000 "$(trigger_value produced)" "the trigger itself failed"
 	expect_accounts
 	expect_eq "summary produced" 3000 "$produced" "$HINT_BPF"
-	expect_eq "summary dropped (a 256 KiB ring holds 10922 records)" 0 "$dropped" "$HINT_BPF"
+	expect_eq "summary dropped (a 256 KiB ring holds 8191 records)" 0 "$dropped" "$HINT_BPF"
 	expect_eq "summary processed" 3000 "$processed" "TODO(05.6): with --inline, process_record() in the callback"
 	expect_eq "summary queue_drops" 0 "$queue_drops" "--inline has no queue"
 	expect_eq "summary max_queue_depth" 0 "$max_queue_depth" "--inline has no queue"
@@ -120,16 +151,18 @@ expect_record_lines_well_formed() {
 	expect_eq "lines not from the reader (worker=0)" 0 "$(count_lines ' worker=[1-9]')" "--inline processes in the callback"
 	expect_eq "lines with the trigger's pid" 3000 "$(count_lines " pid=$(ready_pid) ")" \
 		"pid is the upper half of bpf_get_current_pid_tgid()"
+	expect_latency_within_run
 }
 
-@test "offload, --on-full drop: produced == processed + queue_drops + dropped for a workload of exactly N" {
-	run_to_end "$HINT_HANG" -q --workers 2 --queue-size 32 --work-us 10 -- "$TRIGGER" getpgid 20000
+@test "offload, --on-full drop: produced == processed + queue_drops + dropped for a workload of exactly N, latency within the run" {
+	run_timed "$HINT_HANG" -q --workers 2 --queue-size 32 --work-us 10 -- "$TRIGGER" getpgid 20000
 	expect_ok "--on-full drop"
 	expect_accounts
 	expect_eq "summary produced" 20000 "$produced" "$HINT_BPF"
 	[ "$processed" -gt 0 ] || flunk "processed > 0" "processed=$processed" "$HINT_QUEUE; TODO(05.5) offer()"
 	[ "$max_queue_depth" -le 32 ] || flunk "max_queue_depth <= 32" "$max_queue_depth" "the queue is bounded: TODO(05.3)"
 	expect_eq "record lines printed with -q" 0 "$(count_lines .)" "-q prints the summary only"
+	expect_latency_within_run # queue time included
 }
 
 @test "records are processed while the command still runs: a push wakes a sleeping worker" {
@@ -174,7 +207,7 @@ expect_record_lines_well_formed() {
 	expect_eq "summary received" 5000 "$received" \
 		"$HINT_END: the drain takes every record: the callback must not stop it (TODO(05.7))"
 	expect_eq "summary processed" 5000 "$processed" "$HINT_END: close the queue after the drain, not before"
-	# a 4096-byte ring holds at most 4096 / 24 records: the kernel counts the rest
+	# a 4096-byte ring holds fewer than 4096 / RECORD_BYTES records: the kernel counts the rest
 	run_to_end "$HINT_HANG" -q --stall-ms 1 --ring-size 4096 -- "$TRIGGER" getpgid 5000
 	expect_ok "4096-byte ring"
 	expect_accounts
@@ -343,8 +376,8 @@ sigint_while_full() {
 }
 
 @test "SIGINT while the queue is full and the reader waits (block): exit 0 promptly, every record accounted for, nothing left loaded" {
-	# the reader fills the 8-record queue, then waits for room; 170 more wait
-	# in the 4096-byte ring: (8 + 170) x 200 ms to process them all
+	# the reader fills the 8-record queue, then waits for room; up to 127 more
+	# wait in the 4096-byte ring: (8 + 127) x 200 ms to process them all
 	sigint_while_full 1000 --on-full block --queue-size 8 --ring-size 4096
 	expect_eq "summary max_queue_depth" 8 "$max_queue_depth" "the queue was full"
 	[ "$queue_drops" -ge 8 ] || flunk "queue_drops >= 8: the full queue counted when discarded" \

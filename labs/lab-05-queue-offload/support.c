@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Lab 05's support code (see support.h): options, the busy work and the
- * record lines, the worker threads, the summary. Not the lesson. */
+/* Lab 05's support code (see support.h): options, the busy work, the record
+ * lines and the latency, the worker threads, the summary. Not the lesson. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,6 +103,8 @@ const struct options *parse_options(struct lab *lab, int argc, char **argv)
 
 void process_record(const struct record *r, unsigned int worker)
 {
+	/* handled now: its wait since the kernel's stamp, queue included */
+	lab_latency_note(r->ts);
 	if (opts.work_us) {
 		long long until = lab_now_ns() + opts.work_us * 1000LL;
 
@@ -207,10 +209,12 @@ int report(unsigned long long produced, unsigned long long dropped, unsigned lon
 	   unsigned long long queue_drops, unsigned long long processed, size_t max_queue_depth)
 {
 	unsigned long long accounted = processed + queue_drops + dropped;
+	char latency[96]; /* "" when nothing was processed */
 
+	lab_latency_format(latency, sizeof(latency)); /* the workers are joined: no more notes */
 	lab_summary("received=%llu dropped=%llu produced=%llu queue_drops=%llu processed=%llu "
-		    "max_queue_depth=%zu",
-		    received, dropped, produced, queue_drops, processed, max_queue_depth);
+		    "max_queue_depth=%zu%s",
+		    received, dropped, produced, queue_drops, processed, max_queue_depth, latency);
 	if (produced == accounted)
 		return 0;
 	lab_error("the counts do not add up: produced=%llu but processed + queue_drops + "

@@ -33,7 +33,8 @@ struct options {
  * Exits 0 after --help, 2 after a usage error. */
 const struct options *parse_options(struct lab *lab, int argc, char **argv);
 
-/* The expensive part of a record: --work-us of busy work (spinning on the
+/* The expensive part of a record: its latency noted (now - r->ts, queue time
+ * included: lab_latency_note()), --work-us of busy work (spinning on the
  * clock: real processing costs CPU time), then one line unless -q:
  * record seq=N pid=N tid=N worker=W (worker 0: the reader, --inline). */
 void process_record(const struct record *r, unsigned int worker);
@@ -67,7 +68,8 @@ int start_workers(void *(*worker_main)(void *));
  * while they still run: it must make them leave. */
 unsigned long long join_workers(void (*on_ctrl_c)(void));
 
-/* Print the summary line, then check that every record produced was
+/* Print the summary line (with the latency of the processed records: call
+ * it once the workers are joined), then check that every record produced was
  * counted exactly once; -1 with a message if not. */
 int report(unsigned long long produced, unsigned long long dropped, unsigned long long received,
 	   unsigned long long queue_drops, unsigned long long processed, size_t max_queue_depth);

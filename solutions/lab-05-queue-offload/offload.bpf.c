@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Lab 05, kernel side: one small numbered record per getpgid() of a traced
- * process, into the ring buffer `events`, and exact counts of what was
- * produced and of what did not fit. */
+/* Lab 05, kernel side: one small numbered, timestamped record per getpgid()
+ * of a traced process, into the ring buffer `events`, and exact counts of
+ * what was produced and of what did not fit. */
 #include "lab.bpf.h"
 #include "offload.h"
 
@@ -25,7 +25,8 @@ int handle_getpgid(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 
 	/* TODO(05.2): seq = atomic fetch-add on produced; bpf_ringbuf_reserve() a
-	 * record (NULL: add 1 to dropped, atomically); fill it, submit. README task 2. */
+	 * record (NULL: add 1 to dropped, atomically); fill it, stamp included
+	 * (ts = bpf_ktime_get_ns()), submit. README task 2. */
 	u64 seq = __sync_fetch_and_add(&produced, 1);
 	struct record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
@@ -36,6 +37,7 @@ int handle_getpgid(struct trace_event_raw_sys_enter *ctx)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	r->seq = seq;
+	r->ts = bpf_ktime_get_ns();
 	r->pid = pid_tgid >> 32;
 	r->tid = (u32)pid_tgid;
 	bpf_ringbuf_submit(r, 0);
