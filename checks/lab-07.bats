@@ -56,6 +56,21 @@ progs_of_process() {
 		index($0, "lab-07(" pid ")") { print id }'
 }
 
+# expect_latency MODE RAN_NS: records were received, so the summary ends with
+# the three latency keys, ordered p50 <= p99 <= max; and every record was
+# stamped and read while the lab ran, so max <= RAN_NS (a fact, not a bound
+# on speed)
+expect_latency() {
+	local p50 p99 max ran_us=$(($2 / 1000))
+	local hint="not a task: handle_execve stamps e->ts = bpf_ktime_get_ns() with the other fields, handle_record notes it (lab_latency_note), the summary appends lab_latency_format()"
+	p50=$(summary_value lat_p50_us); p99=$(summary_value lat_p99_us); max=$(summary_value lat_max_us)
+	[[ $p50 =~ ^[0-9]+$ && $p99 =~ ^[0-9]+$ && $max =~ ^[0-9]+$ ]] ||
+		flunk "lat_p50_us=N lat_p99_us=N lat_max_us=N in the summary ($1)" "$(grep '^summary: ' "$LAB_ERR")" "$hint"
+	[ "$p50" -le "$p99" ] && [ "$p99" -le "$max" ] && [ "$max" -le "$ran_us" ] ||
+		flunk "lat_p50_us <= lat_p99_us <= lat_max_us <= $ran_us, the microseconds lab-07 ran ($1)" \
+			"lat_p50_us=$p50 lat_p99_us=$p99 lat_max_us=$max" "$hint"
+}
+
 @test "lab-07 builds" {
 	lab_builds
 }
@@ -83,7 +98,7 @@ progs_of_process() {
 	expect_eq "execve lines for $COPY" 1 "$(count_lines "file=\"$COPY\"")" "$HINT_PERF"
 }
 
-@test "auto, ring, perf and --assume-no-ringbuf print the same events for one workload: counts, pids, paths" {
+@test "auto, ring, perf and --assume-no-ringbuf print the same events for one workload: counts, pids, paths, latency" {
 	# N execs of $COPY, alternating over the CPUs, each through taskset and
 	# sh: 3 execs per step under one pid, which the step writes to $pids.
 	local n=10 first= mode
@@ -97,7 +112,9 @@ progs_of_process() {
 	for mode in auto ring perf --assume-no-ringbuf; do
 		pids=$BATS_TEST_TMPDIR/pids.${mode#--}
 		args=(--buffer "$mode"); [ "$mode" = --assume-no-ringbuf ] && args=("$mode")
+		t0=$(date +%s%N)
 		run_lab "${args[@]}" -- /bin/sh "$BATS_TEST_TMPDIR/workload.sh" "$n" "$NCPU" "$pids" "$COPY"
+		t1=$(date +%s%N)
 		expect_eq "exit status ($mode)" 0 "$status" "see the lab's message below"
 		expect_eq "execve lines for $COPY ($mode)" "$n" "$(count_lines "file=\"$COPY\"")" "$(hint_for "$mode")"
 		expect_eq "all execve lines: sh, then taskset, sh, $COPY per step ($mode)" $((1 + 3 * n)) \
@@ -109,6 +126,7 @@ progs_of_process() {
 		expect_eq "summary lost ($mode)" 0 "$(summary_value lost)" "the default 256 KiB holds this workload"
 		expect_eq "summary dropped ($mode)" 0 "$(summary_value dropped)" \
 			"TODO(07.2): bpf_perf_event_output with BPF_F_CURRENT_CPU, to this CPU's ring (an event on a CPU without its ring is dropped)"
+		expect_latency "$mode" $((t1 - t0))
 		# the lines, each pid replaced by its step (0: the first sh), sorted
 		norm=$(awk -v ready="$(ready_pid)" 'NR == FNR { step[$1] = FNR; next }
 			{ match($0, /pid=[0-9]+/); p = substr($0, RSTART + 4, RLENGTH - 4)

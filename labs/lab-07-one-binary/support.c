@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Lab 07's support code: the options, the event line, arithmetic. Not the
- * lesson: you can skip it. */
+/* Lab 07's support code: the options, the event line, the summary line,
+ * arithmetic. Not the lesson: you can skip it. */
 #include <string.h>
 #include <unistd.h>
 
@@ -104,4 +104,14 @@ const char *ready_what(const char *title, const char *why)
 
 	snprintf(what, sizeof(what), "execve through %s (%s)", title, why);
 	return what;
+}
+
+void print_summary(const char *buffer, unsigned long long received, unsigned long long lost,
+		   unsigned long long dropped, unsigned long memory)
+{
+	char latency[96];
+
+	lab_latency_format(latency, sizeof(latency));
+	lab_summary("buffer=%s received=%llu lost=%llu dropped=%llu memory=%lu%s", buffer,
+		    received, lost, dropped, memory, latency);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Lab 07's support code: options, printing, arithmetic. Not the lesson. */
+/* Lab 07's support code: options, printing (events, summary), arithmetic. Not the lesson. */
 #ifndef SUPPORT_H
 #define SUPPORT_H
 
@@ -26,5 +26,11 @@ void print_event(const struct event *e);
 
 /* The ready line's "<what>": "execve through <title> (<why>)". */
 const char *ready_what(const char *title, const char *why);
+
+/* The summary line: "buffer=.. received=.. lost=.. dropped=.. memory=..", then
+ * lab_latency_format()'s " lat_p50_us=.. lat_p99_us=.. lat_max_us=.." (none
+ * when nothing was received). Call it once, after the final drain. */
+void print_summary(const char *buffer, unsigned long long received, unsigned long long lost,
+		   unsigned long long dropped, unsigned long memory);
 
 #endif /* SUPPORT_H */

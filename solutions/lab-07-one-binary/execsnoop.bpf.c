@@ -97,6 +97,7 @@ int handle_execve(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 
 	/* neither the ring's room nor the scratch record is zeroed: write every field */
+	e->ts = bpf_ktime_get_ns();
 	e->pid = pid_tgid >> 32;
 	e->tid = (u32)pid_tgid;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));

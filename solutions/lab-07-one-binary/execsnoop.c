@@ -48,6 +48,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	received++;
+	lab_latency_note(e.ts); /* its wait since the kernel stamp: the summary's lat_ keys */
 	if (!lab.opt.quiet)
 		print_event(&e);
 	return 0;
@@ -289,8 +290,7 @@ int main(int argc, char **argv)
 	lab_wait_for_running_programs();
 	if (!err)
 		err = drain_events(&r);
-	lab_summary("buffer=%s received=%llu lost=%llu dropped=%llu memory=%lu", r.name, received,
-		    r.loss(&r), (unsigned long long)skel->bss->dropped, r.memory);
+	print_summary(r.name, received, r.loss(&r), skel->bss->dropped, r.memory);
 out:
 	if (r.free)
 		r.free(&r);
