@@ -556,8 +556,12 @@ static unsigned long long size_received, size_wrong;
 
 static int handle_size_record(void *ctx, void *data, size_t size)
 {
+	const struct record *r = data; /* a ring's records are 8-byte aligned */
+
 	size_received++;
 	size_wrong += size != size_opts.record_size;
+	if (size >= sizeof(r->ts))
+		lab_latency_note(r->ts);
 	return 0;
 }
 
@@ -574,6 +578,7 @@ int record_size_main(int argc, char **argv)
 	static struct lab lab;
 	struct picture_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
+	char latency[96];
 	int err = -1;
 
 	lab_parse_args(&lab, "lab-10", &argp, argc, argv);
@@ -626,8 +631,9 @@ int record_size_main(int argc, char **argv)
 	lab_wait_for_running_programs();
 	if (ring_buffer__consume(rb) < 0 && !err)
 		err = -1;
-	lab_summary("received=%llu dropped=%llu record_size=%u wrong_size=%llu", size_received,
-		    (unsigned long long)skel->bss->dropped, size_opts.record_size, size_wrong);
+	lab_latency_format(latency, sizeof(latency));
+	lab_summary("received=%llu dropped=%llu record_size=%u wrong_size=%llu%s", size_received,
+		    (unsigned long long)skel->bss->dropped, size_opts.record_size, size_wrong, latency);
 out:
 	ring_buffer__free(rb);
 	picture_bpf__destroy(skel);
