@@ -197,8 +197,11 @@ outer_map() {
 		[ -n "$outer" ] || flunk "the program uses 'events', an array_of_maps" "$(map_types_of_prog "$prog" | tr '\n' ' ')" "TODO(08.1)" || return 1
 		expect_eq "max_entries of events (--rings $n)" "$n" "$slots" \
 			"TODO(08.6): bpf_map__set_max_entries(events, --rings): one slot per ring" || return 1
-		inner=$(bpftool map dump id "$outer" | awk '/^key:/ { print $10 $9 $8 $7 }' |
-			while read -r hex; do echo $((16#$hex)); done)
+		# a slot's value is the ring's map id: bpftool 7.1 prints its 4 bytes,
+		# little-endian ("value: ae 7b 01 00"), 7.5 the id ("inner_map_id: 97198")
+		inner=$(bpftool map dump id "$outer" | awk '/^key:/ {
+				if ($6 == "inner_map_id:") print $7; else print "0x" $10 $9 $8 $7 }' |
+			while read -r value; do echo $((value)); done)
 		expect_eq "rings in events' slots" "$n" "$(echo "$inner" | grep -c .)" \
 			"TODO(08.7): every ring goes into its slot, 0 .. N-1" || return 1
 		for id in $inner; do
