@@ -62,7 +62,7 @@ progs_of_process() {
 # on speed)
 expect_latency() {
 	local p50 p99 max ran_us=$(($2 / 1000))
-	local hint="not a task: handle_execve stamps e->ts = bpf_ktime_get_ns() with the other fields, handle_record notes it (lab_latency_note), the summary appends lab_latency_format()"
+	local hint="not a task: handle_execve stamps e->ts = bpf_ktime_get_ns() with the other fields, handle_record notes it (lab_latency_note), the summary appends lab_latency_keys()"
 	p50=$(summary_value lat_p50_us); p99=$(summary_value lat_p99_us); max=$(summary_value lat_max_us)
 	[[ $p50 =~ ^[0-9]+$ && $p99 =~ ^[0-9]+$ && $max =~ ^[0-9]+$ ]] ||
 		flunk "lat_p50_us=N lat_p99_us=N lat_max_us=N in the summary ($1)" "$(grep '^summary: ' "$LAB_ERR")" "$hint"

@@ -223,7 +223,8 @@ long long lab_now_ns(void);
  * timestamp (bpf_ktime_get_ns) and user space handling it. Note one record: */
 void lab_latency_note(unsigned long long ts_ns);
 /* " lat_p50_us=N lat_p99_us=N lat_max_us=N" for the summary line, or ""
- * when no record was noted. Any thread may note; format after they are done. */
-void lab_latency_format(char *buf, size_t size);
+ * when no record was noted (a static buffer). Any thread may note; ask for
+ * the keys once they are done. */
+const char *lab_latency_keys(void);
 
 #endif /* LAB_H */

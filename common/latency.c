@@ -61,12 +61,13 @@ void lab_latency_note(unsigned long long ts_ns)
 		; /* max now holds the newer maximum: compare again */
 }
 
-void lab_latency_format(char *buf, size_t size)
+const char *lab_latency_keys(void)
 {
-	if (!size)
-		return;
-	buf[0] = '\0';
+	static char keys[96];
+
+	keys[0] = '\0';
 	if (lat_count)
-		snprintf(buf, size, " lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu",
+		snprintf(keys, sizeof(keys), " lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu",
 			 lat_percentile(0.50) / 1000, lat_percentile(0.99) / 1000, lat_max / 1000);
+	return keys;
 }

@@ -167,15 +167,15 @@ void print_summary(const struct counts *c, unsigned long long dropped, struct us
 {
 	struct usage end = usage_now();
 	/* "-": no wakeup at all, every record came after a timeout or in the drain */
-	char per_wakeup[32] = "-", lost[32] = "", latency[96] = "";
+	char per_wakeup[32] = "-", lost[32] = "";
 
 	if (c->wakeups)
 		snprintf(per_wakeup, sizeof(per_wakeup), "%.1f", (double)c->received / c->wakeups);
 	if (opts.buffer == BUFFER_PERF)
 		snprintf(lost, sizeof(lost), " lost=%llu", c->lost);
-	lab_latency_format(latency, sizeof(latency));
 	lab_summary("received=%llu%s dropped=%llu wakeups=%llu polls=%llu timeouts=%llu "
 		    "ctxsw=%ld events_per_wakeup=%s cpu_us=%lld%s",
 		    c->received, lost, dropped, c->wakeups, c->polls, c->timeouts,
-		    end.ctxsw - start.ctxsw, per_wakeup, end.cpu_us - start.cpu_us, latency);
+		    end.ctxsw - start.ctxsw, per_wakeup, end.cpu_us - start.cpu_us,
+		    lab_latency_keys());
 }

@@ -109,9 +109,6 @@ const char *ready_what(const char *title, const char *why)
 void print_summary(const char *buffer, unsigned long long received, unsigned long long lost,
 		   unsigned long long dropped, unsigned long memory)
 {
-	char latency[96];
-
-	lab_latency_format(latency, sizeof(latency));
 	lab_summary("buffer=%s received=%llu lost=%llu dropped=%llu memory=%lu%s", buffer,
-		    received, lost, dropped, memory, latency);
+		    received, lost, dropped, memory, lab_latency_keys());
 }

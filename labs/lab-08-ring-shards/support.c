@@ -170,7 +170,7 @@ void print_summary(const struct shards_bpf *skel, const struct ring_state *rings
 {
 	unsigned long long received = 0, dropped = 0;
 	/* " received63=<20 digits> dropped63=<20 digits>": 63 bytes at most a ring */
-	char per_ring[MAX_RINGS * 64 + 1] = "", latency[96];
+	char per_ring[MAX_RINGS * 64 + 1] = "";
 	size_t len = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
@@ -179,9 +179,8 @@ void print_summary(const struct shards_bpf *skel, const struct ring_state *rings
 		len += snprintf(per_ring + len, sizeof(per_ring) - len, " received%u=%llu dropped%u=%llu",
 				i, rings[i].received, i, (unsigned long long)skel->bss->dropped[i]);
 	}
-	lab_latency_format(latency, sizeof(latency));
 	lab_summary("rings=%u received=%llu dropped=%llu late=%llu%s%s", n, received, dropped, late,
-		    per_ring, latency);
+		    per_ring, lab_latency_keys());
 }
 
 void free_rings(struct ring_state *rings, unsigned int n)

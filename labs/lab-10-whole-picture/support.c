@@ -578,7 +578,6 @@ int record_size_main(int argc, char **argv)
 	static struct lab lab;
 	struct picture_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	char latency[96];
 	int err = -1;
 
 	lab_parse_args(&lab, "lab-10", &argp, argc, argv);
@@ -631,9 +630,9 @@ int record_size_main(int argc, char **argv)
 	lab_wait_for_running_programs();
 	if (ring_buffer__consume(rb) < 0 && !err)
 		err = -1;
-	lab_latency_format(latency, sizeof(latency));
 	lab_summary("received=%llu dropped=%llu record_size=%u wrong_size=%llu%s", size_received,
-		    (unsigned long long)skel->bss->dropped, size_opts.record_size, size_wrong, latency);
+		    (unsigned long long)skel->bss->dropped, size_opts.record_size, size_wrong,
+		    lab_latency_keys());
 out:
 	ring_buffer__free(rb);
 	picture_bpf__destroy(skel);

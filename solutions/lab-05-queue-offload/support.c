@@ -209,12 +209,12 @@ int report(unsigned long long produced, unsigned long long dropped, unsigned lon
 	   unsigned long long queue_drops, unsigned long long processed, size_t max_queue_depth)
 {
 	unsigned long long accounted = processed + queue_drops + dropped;
-	char latency[96]; /* "" when nothing was processed */
 
-	lab_latency_format(latency, sizeof(latency)); /* the workers are joined: no more notes */
+	/* the workers are joined: no more latency notes */
 	lab_summary("received=%llu dropped=%llu produced=%llu queue_drops=%llu processed=%llu "
 		    "max_queue_depth=%zu%s",
-		    received, dropped, produced, queue_drops, processed, max_queue_depth, latency);
+		    received, dropped, produced, queue_drops, processed, max_queue_depth,
+		    lab_latency_keys());
 	if (produced == accounted)
 		return 0;
 	lab_error("the counts do not add up: produced=%llu but processed + queue_drops + "

@@ -28,7 +28,7 @@ void print_event(const struct event *e);
 const char *ready_what(const char *title, const char *why);
 
 /* The summary line: "buffer=.. received=.. lost=.. dropped=.. memory=..", then
- * lab_latency_format()'s " lat_p50_us=.. lat_p99_us=.. lat_max_us=.." (none
+ * lab_latency_keys()' " lat_p50_us=.. lat_p99_us=.. lat_max_us=.." (none
  * when nothing was received). Call it once, after the final drain. */
 void print_summary(const char *buffer, unsigned long long received, unsigned long long lost,
 		   unsigned long long dropped, unsigned long memory);
